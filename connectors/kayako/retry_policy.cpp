@@ -4,20 +4,6 @@
 
 namespace ksync::kayako {
 
-std::string_view to_string(http_method m) noexcept {
-    switch (m) {
-        case http_method::get:
-            return "GET";
-        case http_method::post:
-            return "POST";
-        case http_method::put:
-            return "PUT";
-        case http_method::del:
-            return "DELETE";
-    }
-    return "?";
-}
-
 milliseconds full_jitter_backoff(const retry_options& opts, int retry_index, std::mt19937_64& rng) {
     // base * 2^n computed without overflow: stop doubling once past the cap.
     std::int64_t ceiling = std::max<std::int64_t>(opts.base.count(), 1);

@@ -3,6 +3,8 @@
 // The retry decision of reliability.md §4, as pure functions of (method, outcome, attempt):
 // no clock reads, no sleeping, randomness injected, so the whole table is unit-tested.
 
+#include "connectors/kayako/url.hpp"  // http_method
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -15,8 +17,6 @@ namespace ksync::kayako {
 
 using std::chrono::milliseconds;
 
-enum class http_method { get, post, put, del };
-std::string_view to_string(http_method m) noexcept;
 
 // What one attempt came to, from the transport's point of view. The difference between
 // not_connected and maybe_sent is what makes a POST safe or unsafe to resend.
