@@ -50,6 +50,11 @@ duration parse_duration(std::string_view text) {
         const auto [ptr, ec] = std::from_chars(text.data() + digits_begin, text.data() + i, value);
         if (ec != std::errc{} || ptr != text.data() + i)
             throw std::invalid_argument("number too large");
+        if (i < text.size() && (text[i] == '.' || text[i] == ',')) {
+            throw std::invalid_argument(
+                "fractions are not allowed; combine units instead (1h30m, "
+                "not 1.5h)");
+        }
         const std::size_t unit_begin = i;
         while (i < text.size() && is_alpha(text[i])) ++i;
         const std::string_view name = text.substr(unit_begin, i - unit_begin);
