@@ -1,5 +1,7 @@
 #include "tests/support/pg_database.hpp"
 
+#include "connectors/postgres/migrator.hpp"
+
 #include <pqxx/pqxx>
 
 #include <atomic>
@@ -44,7 +46,14 @@ pg_database::~pg_database() {
 
 std::unique_ptr<pg_database> pg_suite::db_;
 
-void pg_suite::SetUpTestSuite() { db_ = std::make_unique<pg_database>(); }
+// Each suite's fresh database is built from migrations/ by the real migrator, with the default
+// schema names (kayako, kayako_sync).
+void pg_suite::SetUpTestSuite() {
+    db_ = std::make_unique<pg_database>();
+    pg::connection_options conn;
+    conn.conninfo = db_->dsn();
+    pg::migrate(conn, std::string(KSYNC_SOURCE_DIR) + "/migrations", pg::schema_names{});
+}
 void pg_suite::TearDownTestSuite() { db_.reset(); }
 pg_database& pg_suite::db() { return *db_; }
 

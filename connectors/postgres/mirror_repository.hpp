@@ -1,0 +1,174 @@
+#pragma once
+
+// The mirror repository: every SQL statement of the sync path lives here. A batch of records of
+// one entity is applied in ONE transaction together with the stream cursor it advances and the
+// change-feed rows it produces:
+//   1. (key, content hash) of every record is COPYed into a temp table and compared with the
+//      mirror: unchanged rows are dropped here and write nothing at all;
+//   2. the changed rows are COPYed into a staging table and upserted (version + 1), and the feed
+//      gets one row per inserted/updated object with the changed columns' old and new values;
+//   3. the cursor row is written (only when it moved or data changed), NOTIFY names the entity,
+//      and everything commits together.
+
+#include "connectors/postgres/db_executor.hpp"
+#include "connectors/postgres/row_mapping.hpp"
+#include "connectors/postgres/schema_names.hpp"
+
+#include <spdlog/logger.h>
+#include <boost/asio/awaitable.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ksync::pg {
+
+// A stream's new position, committed with the page it describes. `cursor_json` is any JSON value
+// (the stream's own watermark/offset/marker structure).
+struct cursor_update {
+    std::string stream;
+    std::string cursor_json;
+};
+
+struct stream_cursor {
+    std::string stream;
+    std::string cursor_json;  // as stored (jsonb rendering)
+    std::int64_t rows_written = 0;
+    std::optional<std::string> last_error;
+};
+
+struct apply_stats {
+    std::size_t inserted = 0;
+    std::size_t updated = 0;  // includes objects that reappeared after a soft delete
+    std::size_t unchanged = 0;
+    std::size_t deleted = 0;
+    [[nodiscard]] std::size_t written() const noexcept { return inserted + updated + deleted; }
+    friend bool operator==(const apply_stats&, const apply_stats&) = default;
+};
+
+// One row of <state>.changes, for consumers and tests. JSON columns are returned as text
+// (empty when NULL).
+struct change_event {
+    std::int64_t position = 0;
+    std::string entity;
+    object_key key;
+    std::int64_t version = 0;
+    std::string op;  // insert | update | delete
+    std::vector<std::string> changed_columns;
+    std::string old_values;
+    std::string new_values;
+    std::string source;  // kayako | local
+};
+
+class mirror_repository {
+public:
+    // Writes run on slot `write_slot` of `db` (the slot that holds the leader lock).
+    mirror_repository(db_executor& db, schema_names names, std::shared_ptr<spdlog::logger> log,
+                      std::size_t write_slot = 0);
+
+    [[nodiscard]] const schema_names& names() const noexcept { return names_; }
+
+    // Applies one batch of records of one type; duplicates within the batch: the last one wins.
+    // Mapping and hashing run on the database thread, not on the caller's event loop.
+    template <class R>
+    boost::asio::awaitable<apply_stats> apply(std::vector<R> records,
+                                              std::optional<cursor_update> cursor = {}) {
+        auto job = [this, records = std::move(records),
+                    cursor = std::move(cursor)](pqxx::connection& c) {
+            return apply_on(c, record_entity<R>::value, map_records(records), cursor);
+        };
+        co_return co_await db_.run_on(write_slot_, std::move(job));
+    }
+    boost::asio::awaitable<apply_stats> apply_rows(entity e, std::vector<mapped_row> rows,
+                                                   std::optional<cursor_update> cursor = {});
+
+    // Soft delete for the reconciler: sets deleted_at, version + 1 and writes a delete event for
+    // each key that exists and is not deleted yet; in one transaction with the optional cursor.
+    boost::asio::awaitable<apply_stats> mark_deleted(entity e, std::vector<object_key> keys,
+                                                     std::optional<cursor_update> cursor = {});
+
+    // Keys of the objects the mirror holds and considers alive (deleted_at IS NULL), ascending;
+    // with `ticket_id`, only children of that ticket (entities with a ticket_id column).
+    boost::asio::awaitable<std::vector<object_key>> known_ids(entity e,
+                                                              std::optional<id_t> ticket_id = {});
+
+    boost::asio::awaitable<std::optional<stream_cursor>> read_cursor(std::string stream);
+    // Records a stream failure (kept until the next successful write of that stream).
+    boost::asio::awaitable<void> record_stream_error(std::string stream, std::string error);
+
+    // ---- the feed -----------------------------------------------------------------------------
+    boost::asio::awaitable<std::vector<change_event>> read_changes(std::int64_t after_position,
+                                                                   std::size_t limit);
+    boost::asio::awaitable<void> set_bookmark(std::string consumer, std::int64_t position);
+    boost::asio::awaitable<std::optional<std::int64_t>> bookmark(std::string consumer);
+    // Deletes feed rows older than `min_age` that every registered bookmark has passed (all rows
+    // older than min_age when no consumer is registered). Returns the number of rows removed.
+    boost::asio::awaitable<std::size_t> prune_feed(std::chrono::seconds min_age);
+
+    // ---- quarantine ---------------------------------------------------------------------------
+    // Records (or counts again) an object that failed to decode or apply; the excerpt is cut to
+    // 2000 bytes.
+    boost::asio::awaitable<void> quarantine(std::string entity_name, std::string object_key,
+                                            std::string stream, std::string reason,
+                                            std::string payload_excerpt);
+    boost::asio::awaitable<bool> release_quarantine(std::string entity_name,
+                                                    std::string object_key);
+
+    // ---- leadership fencing --------------------------------------------------------------------
+    // Takes the helpdesk's session advisory lock (leader_lock_key) on the write connection; on
+    // success every later write transaction checks that it still runs on that session holding
+    // that lock, and throws not_leader otherwise (the connection broke and was replaced).
+    boost::asio::awaitable<bool> try_acquire_leadership();
+    // Sets the fence by hand (nullopt: no check). The backend pid of the write session.
+    void set_fence(std::optional<int> backend_pid);
+    [[nodiscard]] std::optional<int> fence() const;
+
+    // Test seam: called on the database thread inside each write transaction at "staged" (rows
+    // COPYed, nothing upserted yet) and "before_commit", with the session's backend pid.
+    using test_hook = std::function<void(std::string_view point, int backend_pid)>;
+    void set_test_hook(test_hook hook);
+
+    // The synchronous cores, on a connection of the executor (public for the benchmark).
+    apply_stats apply_on(pqxx::connection& c, entity e, std::vector<mapped_row> rows,
+                         const std::optional<cursor_update>& cursor);
+    apply_stats mark_deleted_on(pqxx::connection& c, entity e, const std::vector<object_key>& keys,
+                                const std::optional<cursor_update>& cursor);
+
+private:
+    struct entity_sql {
+        std::string stage_table;
+        std::string create_stage;
+        std::string diff;
+        std::string upsert;
+        std::string mark_deleted;
+        std::string known_ids;
+        std::string known_ids_of_ticket;
+        std::vector<std::string> stage_columns;
+    };
+    void ensure_temp_tables(pqxx::connection& c, entity e);
+    void check_fence(pqxx::transaction_base& tx);
+    void write_cursor(pqxx::transaction_base& tx, const std::optional<cursor_update>& cursor,
+                      std::size_t written);
+    void call_hook(std::string_view point, pqxx::connection& c);
+
+    db_executor& db_;
+    schema_names names_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::size_t write_slot_;
+    std::vector<entity_sql> sql_;
+    std::string cursor_sql_;
+
+    mutable std::mutex mu_;  // guards everything below (jobs run on several DB threads)
+    std::optional<int> fence_pid_;
+    test_hook hook_;
+    std::set<std::tuple<const void*, int, int>> temp_ready_;  // (connection, backend pid, entity)
+};
+
+}  // namespace ksync::pg
