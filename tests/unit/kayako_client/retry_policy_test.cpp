@@ -48,7 +48,7 @@ TEST(retry_policy, decision_table_by_method_and_outcome) {
                      std::to_string(static_cast<int>(r.outcome)));
         EXPECT_EQ(decide_retry(http_method::get, o, 1, opts, rng).what, r.get);
         EXPECT_EQ(decide_retry(http_method::put, o, 1, opts, rng).what, r.put);
-        EXPECT_EQ(decide_retry(http_method::del, o, 1, opts, rng).what, r.del);
+        EXPECT_EQ(decide_retry(http_method::delete_, o, 1, opts, rng).what, r.del);
         EXPECT_EQ(decide_retry(http_method::post, o, 1, opts, rng).what, r.post);
     }
 }
