@@ -5,7 +5,11 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <sys/stat.h>
+
+#include <charconv>
 #include <chrono>
+#include <cstdlib>
 
 namespace ksync::logging {
 namespace {
@@ -106,6 +110,29 @@ void factory::apply_format() const {
 std::shared_ptr<spdlog::logger> null_logger() {
     static auto sink = std::make_shared<spdlog::sinks::null_sink_mt>();
     return std::make_shared<spdlog::logger>("null", sink);
+}
+
+bool journald_attached(std::string_view journal_stream, int fd) {
+    const auto colon = journal_stream.find(':');
+    if (colon == std::string_view::npos) return false;
+    unsigned long long dev = 0;
+    unsigned long long ino = 0;
+    const auto parse = [](std::string_view text, unsigned long long& out) {
+        const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+        return ec == std::errc{} && ptr == text.data() + text.size() && !text.empty();
+    };
+    if (!parse(journal_stream.substr(0, colon), dev) ||
+        !parse(journal_stream.substr(colon + 1), ino))
+        return false;
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) return false;
+    return static_cast<unsigned long long>(st.st_dev) == dev &&
+           static_cast<unsigned long long>(st.st_ino) == ino;
+}
+
+bool journald_attached(int fd) {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    return stream != nullptr && journald_attached(std::string_view(stream), fd);
 }
 
 bool parse_level(const std::string& text, spdlog::level::level_enum& out) {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ksync::logging {
@@ -40,6 +41,14 @@ private:
 
 // A logger that drops everything, for code paths and tests that do not care.
 std::shared_ptr<spdlog::logger> null_logger();
+
+// True when `fd` (stderr by default, where the factory writes) is the stream systemd connected
+// to the journal: $JOURNAL_STREAM holds "<st_dev>:<st_ino>" of it (systemd.exec(5)); comparing
+// with fstat(fd) tells a redirected stderr apart. journald stamps every line itself, so
+// `log.timestamps: auto` means `timestamps = !journald_attached()`.
+bool journald_attached(int fd = 2);
+// The same, with $JOURNAL_STREAM's value passed in (tests).
+bool journald_attached(std::string_view journal_stream, int fd);
 
 // Parses "trace|debug|info|warn|error|critical|off"; returns false on anything else.
 bool parse_level(const std::string& text, spdlog::level::level_enum& out);
