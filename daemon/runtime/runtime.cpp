@@ -83,7 +83,10 @@ void runtime::spawn(std::string name, std::function<asio::awaitable<void>()> ser
             begin_shutdown("critical service " + name + " ended");
         }
     };
-    services_.spawn(name, service(), std::move(done));
+    // The coroutine refers to the callable's captures, so the callable must outlive it: keep
+    // it for the runtime's lifetime (services are few and long-lived).
+    service_fns_.push_back(std::move(service));
+    services_.spawn(name, service_fns_.back()(), std::move(done));
 }
 
 void runtime::on_reload(std::function<reload_result()> fn) {

@@ -37,6 +37,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -147,6 +148,7 @@ private:
     std::optional<boost::asio::signal_set> signals_;
     std::function<boost::asio::awaitable<reload_result>()> reload_;
     std::function<std::string()> status_provider_;
+    std::list<std::function<boost::asio::awaitable<void>()>> service_fns_;
     std::optional<std::string> reload_error_;
     std::string last_status_;
     bool started_ = false;
