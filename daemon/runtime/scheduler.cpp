@@ -65,6 +65,7 @@ asio::awaitable<void> run_once(std::shared_ptr<scheduler::state> st, std::shared
     s.running = true;
     s.last_start = clock::now();
     std::exception_ptr failure;
+    bool error_changed = false;
     try {
         co_await j->fn();
     } catch (...) {
@@ -91,16 +92,24 @@ asio::awaitable<void> run_once(std::shared_ptr<scheduler::state> st, std::shared
     } else {
         s.last_outcome = run_outcome::failure;
         s.last_failure = end;
-        s.last_error = describe_exception(failure);
+        auto error = describe_exception(failure);
+        error_changed = error != s.last_error;
+        s.last_error = std::move(error);
         ++s.failures;
         ++s.consecutive_failures;
     }
     s.next_run = end + next_delay(s.schedule, s.last_outcome, s.consecutive_failures, st->rng);
     if (j->triggered) s.next_run = end;
-    if (failure && !st->stopping)
-        st->log->warn("job {} failed (x{} in a row, took {}): {}; next run in {}", s.name,
-                      s.consecutive_failures, took, s.last_error,
-                      format_duration(s.next_run - end));
+    if (failure && !st->stopping) {
+        // A stream behind an open breaker fails every few seconds for as long as Kayako is
+        // down: warn on the first failure, on a new error and at 2, 4, 8, ... in a row; the
+        // rest go to debug so months under journald do not drown in one repeated line.
+        const unsigned n = s.consecutive_failures;
+        const bool loud = n == 1 || error_changed || (n & (n - 1)) == 0;
+        st->log->log(loud ? spdlog::level::warn : spdlog::level::debug,
+                     "job {} failed (x{} in a row, took {}): {}; next run in {}", s.name, n, took,
+                     s.last_error, format_duration(s.next_run - end));
+    }
     if (st->on_finished) st->on_finished(s);
 }
 

@@ -124,6 +124,30 @@ TEST_F(scheduler_test, a_failing_job_backs_off_and_never_stops_another) {
     finish();
 }
 
+TEST_F(scheduler_test, a_repeated_failure_is_warned_about_at_powers_of_two) {
+    int runs = 0;
+    sched.add_job("tickets", every(5ms), [&]() -> asio::awaitable<void> {
+        ++runs;
+        throw std::runtime_error(runs == 6 ? "HTTP 401" : "circuit breaker open");
+        co_return;
+    });
+    sched.start();
+    ASSERT_TRUE(run_until(ioc, [&] { return runs >= 8; }));
+    finish();
+    auto has = [&](const std::string& prefix) {
+        for (auto& l : logs.lines())
+            if (l.rfind(prefix, 0) == 0) return true;
+        return false;
+    };
+    for (int n : {1, 2, 4, 6, 7, 8}) {  // 6: a new error; 7: back to the old one
+        EXPECT_TRUE(has("warning [scheduler] job tickets failed (x" + std::to_string(n) + " "))
+            << n;
+    }
+    for (int n : {3, 5}) {
+        EXPECT_TRUE(has("debug [scheduler] job tickets failed (x" + std::to_string(n) + " ")) << n;
+    }
+}
+
 TEST_F(scheduler_test, success_resets_the_failure_streak) {
     int runs = 0;
     sched.add_job("posts", every(10ms), [&]() -> asio::awaitable<void> {
