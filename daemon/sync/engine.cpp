@@ -138,8 +138,23 @@ asio::awaitable<void> engine::delete_confirmed(entity e, std::vector<id_t> ids,
         log_->error("{}", report.note);
         co_return;
     }
+    if (e == entity::tickets) co_await delete_ticket_children(ids, report);
     auto s = co_await mirror_.mark_deleted(e, keys_of(ids));
     add(report.applied, s);
+}
+
+// A deleted ticket takes its posts and notes with it (Kayako's delete is a hard delete of all).
+asio::awaitable<void> engine::delete_ticket_children(std::vector<id_t> ticket_ids,
+                                                     stream_report& report) {
+    std::vector<object_key> posts, notes;
+    for (auto id : ticket_ids) {
+        for (const auto& k : co_await mirror_.known_ids(entity::posts, id)) posts.push_back(k);
+        for (const auto& k : co_await mirror_.known_ids(entity::notes, id)) notes.push_back(k);
+    }
+    if (!posts.empty())
+        add(report.applied, co_await mirror_.mark_deleted(entity::posts, std::move(posts)));
+    if (!notes.empty())
+        add(report.applied, co_await mirror_.mark_deleted(entity::notes, std::move(notes)));
 }
 
 // ---- lookups ------------------------------------------------------------------------------
@@ -296,11 +311,13 @@ asio::awaitable<stream_report> engine::sync_users(bool full_scan) {
         } else {
             next.full_scan_marker = last + 1;
         }
-        // A finished scan's timestamp moves every time; write it only when the scan changed data
-        // or was resumed, so a quiet cycle writes nothing.
+        // Resume points are committed with their page. A scan that finishes without having
+        // stored a resume point leaves the cursor alone, so a quiet cycle writes nothing.
         std::optional<pg::cursor_update> cu;
-        if (!done || cur.full_scan_marker) cu = make_cursor(kUsersStream, to_json(next));
-        add(report.applied, co_await mirror_.apply(std::move(p.records), cu));
+        if (next.full_scan_marker || cur.full_scan_marker)
+            cu = make_cursor(kUsersStream, to_json(next));
+        add(report.applied, co_await mirror_.apply(std::move(p.records), std::move(cu)));
+        cur = next;
         failpoint("user_page_applied");
         if (done) break;
         marker = last + 1;
@@ -404,8 +421,10 @@ asio::awaitable<void> engine::process_ticket_page(std::vector<ticket> page,
     if (!gone_notes.empty())
         add(report.applied, co_await mirror_.mark_deleted(entity::notes, std::move(gone_notes)));
     failpoint("ticket_children_applied");
-    if (!gone_tickets.empty())
+    if (!gone_tickets.empty()) {
+        co_await delete_ticket_children(gone_tickets, report);
         add(report.applied, co_await mirror_.mark_deleted(entity::tickets, keys_of(gone_tickets)));
+    }
 
     std::vector<ticket> rows;
     rows.reserve(by_id.size());

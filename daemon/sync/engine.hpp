@@ -88,6 +88,8 @@ private:
                                                 const std::string& entity,
                                                 const std::vector<kayako::record_error>& bad,
                                                 stream_report& report);
+    boost::asio::awaitable<void> delete_ticket_children(std::vector<id_t> ticket_ids,
+                                                        stream_report& report);
     boost::asio::awaitable<void> delete_confirmed(pg::entity e, std::vector<id_t> ids,
                                                   std::int64_t known_alive, stream_report& report);
     template <class T, class Fetch>

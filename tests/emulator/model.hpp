@@ -233,6 +233,9 @@ struct ticket {
     std::string subject;
     std::int64_t dateline = 0;
     std::int64_t lastactivity = 0;
+    // lastactivity as seeded: seeded posts are spread up to it. Writes move lastactivity, and
+    // must not move the datelines of posts that already exist.
+    std::int64_t seeded_lastactivity = 0;
     std::int64_t laststaffreplytime = 0;
     std::int64_t lastuserreplytime = 0;
     id_t slaplanid = 0;

@@ -166,7 +166,7 @@ std::vector<post_plan> plan_posts(std::uint64_t seed, const ticket& t,
                                   const std::vector<staff_member>& staff) {
     rng r(mix(seed, static_cast<std::uint64_t>(t.ticketid) * 16 + 7));
     std::vector<post_plan> plan(static_cast<std::size_t>(t.post_count));
-    const std::int64_t span = std::max<std::int64_t>(t.lastactivity - t.dateline, 0);
+    const std::int64_t span = std::max<std::int64_t>(t.seeded_lastactivity - t.dateline, 0);
     for (int i = 0; i < t.post_count; ++i) {
         auto& p = plan[static_cast<std::size_t>(i)];
         p.dateline = i == 0 ? t.dateline
@@ -626,6 +626,7 @@ helpdesk helpdesk::generate(std::uint64_t seed, const sizes& sz) {
         }
         t.subject = sentence(r, 50, 70);
         t.lastactivity = r.percent(5) ? bulk_second : base_now - r.below(activity_window);
+        t.seeded_lastactivity = t.lastactivity;
         t.dateline = t.lastactivity - r.below(86400 * 90);
         t.slaplanid = r.percent(30) ? 1 : 0;
         t.duetime = t.slaplanid ? t.lastactivity + 86400 : 0;
