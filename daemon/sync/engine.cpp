@@ -465,7 +465,7 @@ asio::awaitable<stream_report> engine::sync_tickets() {
             std::vector<std::int64_t> keys;
             for (const auto& t : p.records) keys.push_back(t.id);
             const std::size_t n = p.records.size() + p.bad.size();
-            auto step = next_page(req, keys, opts_.page_size, 0);
+            auto step = next_page(req, keys, opts_.page_size, 0, true);
             if (n < static_cast<std::size_t>(req.count)) step.last = true;
             ticket_cursor next = cur;
             if (step.last) {
@@ -545,7 +545,7 @@ asio::awaitable<stream_report> engine::reconcile_tickets() {
             for (const auto& b : p.bad)
                 if (b.id()) seen.push_back(*b.id());
             const std::size_t n = p.records.size() + p.bad.size();
-            auto step = next_page(req, keys, opts_.page_size, 0);
+            auto step = next_page(req, keys, opts_.page_size, 0, true);
             if (n < static_cast<std::size_t>(req.count)) step.last = true;
             co_await process_ticket_page(std::move(p.records), std::nullopt, report);
             if (step.last) break;

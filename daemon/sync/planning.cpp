@@ -6,9 +6,10 @@
 namespace ksync::sync {
 
 page_step next_page(page_request req, const std::vector<std::int64_t>& keys, int base_count,
-                    int overlap) {
+                    int overlap, bool unique_keys) {
     if (static_cast<int>(keys.size()) < req.count) return {true, req};
     if (keys.empty()) return {true, req};
+    if (unique_keys) return {false, {req.start + req.count, base_count}};
     const std::int64_t last = keys.back();
     int tie = 0;
     for (auto it = keys.rbegin(); it != keys.rend() && *it == last; ++it) ++tie;

@@ -32,9 +32,10 @@ struct page_step {
 };
 
 // `keys`: the sort keys of the page in the order returned (non-increasing for DESC, or
-// non-decreasing for ASC).
+// non-decreasing for ASC). With `unique_keys` (ticketid order) there are no ties, and no row is
+// read twice.
 page_step next_page(page_request req, const std::vector<std::int64_t>& keys, int base_count,
-                    int overlap);
+                    int overlap, bool unique_keys = false);
 
 // Tickets whose details (posts, notes) must be fetched: unknown to the mirror, or whose
 // lastactivity moved (every post, note or field change moves it, kayako-api.md §5).
