@@ -1,0 +1,337 @@
+#include "daemon/operations.hpp"
+
+#include "connectors/kayako/xml.hpp"
+#include "connectors/postgres/migrator.hpp"
+#include "daemon/composition.hpp"
+#include "daemon/runtime/runtime.hpp"
+
+#include <fmt/format.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <future>
+
+namespace ksync::app {
+
+namespace asio = boost::asio;
+
+namespace {
+
+logging::factory make_logs(const config::config& cfg) {
+    return logging::factory(config::logging_options(cfg.log, logging::journald_attached()));
+}
+
+// Runs one coroutine to completion on a private io_context (commands that are not the daemon).
+template <class T>
+T run_to_completion(asio::io_context& ioc, asio::awaitable<T> aw) {
+    auto fut = asio::co_spawn(ioc, std::move(aw), asio::use_future);
+    ioc.run();
+    return fut.get();
+}
+
+std::string describe(const sync::stream_report& r) {
+    std::string s =
+        fmt::format("{}: {} inserted, {} updated, {} deleted, {} unchanged", r.stream,
+                    r.applied.inserted, r.applied.updated, r.applied.deleted, r.applied.unchanged);
+    if (r.detail_fetches) s += fmt::format(", {} tickets fetched in detail", r.detail_fetches);
+    if (r.quarantined) s += fmt::format(", {} quarantined", r.quarantined);
+    if (r.refused_deletes)
+        s += fmt::format(", {} deletions refused by the guard", r.refused_deletes);
+    if (!r.note.empty()) s += " (" + r.note + ")";
+    return s;
+}
+
+// The daemon refuses a database whose schema is older or newer than this build.
+void check_schema(stack& s, const config::config& cfg) {
+    auto names = schema_names_of(cfg.postgres);
+    auto job = [names](pqxx::connection& c) { pg::check_schema_version(c, names); };
+    s.db.run_blocking(0, job);
+}
+
+}  // namespace
+
+int do_migrate(const config::config& cfg, std::ostream& out, std::ostream& err) {
+    try {
+        const auto dir = find_migrations_dir();
+        auto r =
+            pg::migrate(pg_connection_options(cfg.postgres), dir, schema_names_of(cfg.postgres));
+        if (r.applied.empty())
+            out << "schema " << cfg.postgres.mirror_schema << "/" << cfg.postgres.state_schema
+                << " is up to date (version " << r.version << ")\n";
+        else
+            for (int v : r.applied) out << "applied migration " << v << "\n";
+        out << "schema version " << r.version << "\n";
+        return 0;
+    } catch (const std::exception& e) {
+        err << "kayako-sync migrate: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+int do_once(const config::config& cfg, const once_options& opts, std::ostream& out,
+            std::ostream& err) {
+    kayako::xml_init();
+    auto logs = make_logs(cfg);
+    asio::io_context ioc;
+    try {
+        stack s(cfg, ioc, logs);
+        check_schema(s, cfg);
+        s.engine.set_allow_mass_delete(opts.allow_mass_delete);
+        const auto start = std::chrono::steady_clock::now();
+        auto want = [&](std::string_view name) {
+            if (opts.streams.empty()) return true;
+            return std::find(opts.streams.begin(), opts.streams.end(), name) != opts.streams.end();
+        };
+        auto pass = [&]() -> asio::awaitable<std::vector<sync::stream_report>> {
+            std::vector<sync::stream_report> reports;
+            auto note = [&](sync::stream_report r) {
+                if (opts.progress) {
+                    const auto secs =
+                        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                            .count();
+                    out << fmt::format("[{:7.1f}s] ", secs) << describe(r) << std::endl;
+                }
+                reports.push_back(std::move(r));
+            };
+            if (want("lookups")) note(co_await s.engine.sync_lookups());
+            if (want("organizations")) note(co_await s.engine.sync_organizations());
+            if (want("users")) note(co_await s.engine.sync_users(true));
+            if (want("tickets")) note(co_await s.engine.sync_tickets());
+            if (want("reconcile")) note(co_await s.engine.reconcile_tickets());
+            co_return reports;
+        };
+        auto reports = run_to_completion(ioc, pass());
+        bool refused = false;
+        for (const auto& r : reports) {
+            if (!opts.progress) out << describe(r) << "\n";
+            refused = refused || r.refused_deletes > 0;
+        }
+        const auto secs =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        out << fmt::format("pass complete in {:.1f}s\n", secs);
+        return refused ? 1 : 0;
+    } catch (const std::exception& e) {
+        err << "kayako-sync once: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+int do_run(const config::config& cfg, const std::filesystem::path& config_path, std::ostream& err) {
+    kayako::xml_init();
+    auto logs = make_logs(cfg);
+    auto log = logs.make("daemon");
+    for (const auto& w : cfg.warnings) log->warn("{}", w);
+    asio::io_context ioc;
+    std::unique_ptr<stack> s;
+    try {
+        s = std::make_unique<stack>(cfg, ioc, logs);
+        check_schema(*s, cfg);
+    } catch (const std::exception& e) {
+        err << "kayako-sync run: " << e.what() << "\n";
+        return 1;
+    }
+    runtime::runtime_options ro;
+    ro.shutdown_timeout = cfg.shutdown_timeout;
+    runtime::runtime rt(ioc, ro, logs.make("scheduler"));
+
+    auto schedule = [](const config::stream_options& so) {
+        runtime::job_schedule js;
+        js.interval = so.interval;
+        js.jitter = so.interval.count() > 0
+                        ? std::min(0.5, static_cast<double>(so.jitter.count()) /
+                                            static_cast<double>(so.interval.count()))
+                        : 0.0;
+        return js;
+    };
+    auto& eng = s->engine;
+    // Each stream is one job; a failure backs that job off and never stops another.
+    auto lookups = [&eng]() -> asio::awaitable<void> { co_await eng.sync_lookups(); };
+    auto organizations = [&eng]() -> asio::awaitable<void> { co_await eng.sync_organizations(); };
+    auto users_new = [&eng]() -> asio::awaitable<void> { co_await eng.sync_users(false); };
+    auto users_full = [&eng]() -> asio::awaitable<void> { co_await eng.sync_users(true); };
+    auto tickets = [&eng]() -> asio::awaitable<void> { co_await eng.sync_tickets(); };
+    auto reconcile = [&eng]() -> asio::awaitable<void> { co_await eng.reconcile_tickets(); };
+    const auto& st = cfg.streams;
+    if (st.lookups.enabled) rt.add_job("lookups", schedule(st.lookups), lookups);
+    if (st.organizations.enabled)
+        rt.add_job("organizations", schedule(st.organizations), organizations);
+    if (st.users.enabled) {
+        rt.add_job("users", schedule(st.users), users_new);
+        auto full = schedule(st.users);
+        full.interval = st.users.full_scan_interval;
+        rt.add_job("users-full-scan", full, users_full);
+    }
+    if (st.tickets.enabled) rt.add_job("tickets", schedule(st.tickets), tickets);
+    if (st.reconcile.enabled) {
+        auto rs = schedule(st.reconcile);
+        rs.run_at_start = false;  // the backfill covers the start; reconcile is the slow safety net
+        rt.add_job("reconcile", rs, reconcile);
+    }
+    auto* kayako = &s->kayako;
+    rt.set_status_provider([kayako]() -> std::string {
+        const auto st_ = kayako->breaker_state();
+        if (st_ == kayako::circuit_breaker::state::closed) return "";
+        const auto wait = std::chrono::duration_cast<std::chrono::seconds>(
+            kayako->breaker().retry_at() - kayako::circuit_breaker::clock::now());
+        return fmt::format("Kayako circuit breaker {} (retry in {}s)", kayako::to_string(st_),
+                           std::max<long long>(0, wait.count()));
+    });
+    // A reload re-reads the file; intervals apply at once. Connection settings need a restart,
+    // and a broken file keeps the running config.
+    rt.on_reload([&rt, config_path, schedule]() -> runtime::reload_result {
+        try {
+            auto next = config::load_config(config_path);
+            const auto& ns = next.streams;
+            rt.update_schedule("lookups", schedule(ns.lookups));
+            rt.update_schedule("organizations", schedule(ns.organizations));
+            rt.update_schedule("users", schedule(ns.users));
+            rt.update_schedule("tickets", schedule(ns.tickets));
+            auto rs = schedule(ns.reconcile);
+            rs.run_at_start = false;
+            rt.update_schedule("reconcile", rs);
+            return runtime::reload_result::success("stream intervals reloaded");
+        } catch (const std::exception& e) {
+            return runtime::reload_result::failure(e.what());
+        }
+    });
+    // READY: config, secrets, database and schema are checked; Kayako is not waited for.
+    rt.notify_ready();
+    log->info("kayako-sync running for {} (mirror schema {}, state schema {})", cfg.kayako.base_url,
+              cfg.postgres.mirror_schema, cfg.postgres.state_schema);
+    return rt.run();
+}
+
+int do_status(const config::config& cfg, bool json, std::ostream& out, std::ostream& err) {
+    try {
+        auto names = schema_names_of(cfg.postgres);
+        pg::db_executor db(pg_connection_options(cfg.postgres), pg::executor_options{},
+                           logging::null_logger());
+        auto job = [names, json](pqxx::connection& c) {
+            const int version = pg::schema_version(c, names);
+            pqxx::read_transaction tx{c};
+            std::string problem =
+                pg::schema_version_problem(version, pg::expected_schema_version, names);
+            const std::string st = tx.quote_name(names.state);
+            std::string text;
+            if (json) {
+                text = tx.exec1(
+                             "SELECT json_build_object("
+                             "'schema_version', " +
+                             std::to_string(version) +
+                             ", "
+                             "'schema_problem', " +
+                             tx.quote(problem) +
+                             ", "
+                             "'streams', COALESCE((SELECT json_agg(json_build_object('stream', "
+                             "stream, 'cursor', cursor, "
+                             "'last_success_at', last_success_at, 'lag_seconds', extract(epoch "
+                             "FROM now() - last_success_at)::bigint, "
+                             "'rows_written', rows_written, 'last_error', last_error) ORDER BY "
+                             "stream) FROM " +
+                             st +
+                             ".stream_cursors), '[]'), "
+                             "'quarantined', (SELECT count(*) FROM " +
+                             st +
+                             ".quarantine), "
+                             "'feed_position', (SELECT COALESCE(max(position), 0) FROM " +
+                             st +
+                             ".changes), "
+                             "'outbox', COALESCE((SELECT json_object_agg(state, n) FROM (SELECT "
+                             "state, count(*) n FROM " +
+                             st +
+                             ".outbox GROUP BY state) o), '{}'), "
+                             "'conflicts', (SELECT count(*) FROM " +
+                             st + ".conflicts))::text")[0]
+                           .as<std::string>() +
+                       "\n";
+                return text;
+            }
+            text += fmt::format("schema version {}{}\n\n", version,
+                                problem.empty() ? "" : " — " + problem);
+            text += fmt::format("{:<16} {:<22} {:>8} {:>10}  {}\n", "stream", "last success", "lag",
+                                "rows", "last error / cursor");
+            for (const auto& r : tx.exec("SELECT stream, COALESCE(to_char(last_success_at, "
+                                         "'YYYY-MM-DD HH24:MI:SS'), '-'), "
+                                         "COALESCE(extract(epoch FROM now() - "
+                                         "last_success_at)::bigint::text || 's', '-'), "
+                                         "rows_written, COALESCE(last_error, cursor::text) FROM " +
+                                         st + ".stream_cursors ORDER BY stream"))
+                text += fmt::format("{:<16} {:<22} {:>8} {:>10}  {}\n", r[0].c_str(), r[1].c_str(),
+                                    r[2].c_str(), r[3].c_str(), r[4].c_str());
+            text += fmt::format("\nquarantined objects: {}\n",
+                                tx.exec1("SELECT count(*) FROM " + st + ".quarantine")[0].c_str());
+            text += fmt::format(
+                "feed position: {}\n",
+                tx.exec1("SELECT COALESCE(max(position), 0) FROM " + st + ".changes")[0].c_str());
+            std::string outbox;
+            for (const auto& r : tx.exec("SELECT state, count(*) FROM " + st +
+                                         ".outbox GROUP BY state ORDER BY state"))
+                outbox +=
+                    fmt::format("{}{}={}", outbox.empty() ? "" : ", ", r[0].c_str(), r[1].c_str());
+            text += fmt::format("outbox: {}\n", outbox.empty() ? "empty" : outbox);
+            text += fmt::format("conflicts: {}\n",
+                                tx.exec1("SELECT count(*) FROM " + st + ".conflicts")[0].c_str());
+            return text;
+        };
+        out << db.run_blocking(0, job);
+        return 0;
+    } catch (const std::exception& e) {
+        err << "kayako-sync status: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+int do_reset_cursor(const config::config& cfg, const std::string& stream, std::ostream& out,
+                    std::ostream& err) {
+    try {
+        auto names = schema_names_of(cfg.postgres);
+        pg::db_executor db(pg_connection_options(cfg.postgres), pg::executor_options{},
+                           logging::null_logger());
+        auto job = [names, stream](pqxx::connection& c) {
+            pqxx::work tx{c};
+            auto r = tx.exec_params(
+                "DELETE FROM " + tx.quote_name(names.state) + ".stream_cursors WHERE stream = $1",
+                stream);
+            tx.commit();
+            return r.affected_rows();
+        };
+        const auto n = db.run_blocking(0, job);
+        out << (n ? "cursor of stream " + stream + " removed: the next run starts it from scratch\n"
+                  : "stream " + stream + " had no cursor\n");
+        return 0;
+    } catch (const std::exception& e) {
+        err << "kayako-sync: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+int do_feed_bookmark(const config::config& cfg, const std::string& name,
+                     const std::string* position, std::ostream& out, std::ostream& err) {
+    try {
+        pg::db_executor db(pg_connection_options(cfg.postgres), pg::executor_options{},
+                           logging::null_logger());
+        pg::mirror_repository mirror(db, schema_names_of(cfg.postgres), logging::null_logger());
+        asio::io_context ioc;
+        if (position) {
+            const auto pos = std::stoll(*position);
+            run_to_completion(ioc, mirror.set_bookmark(name, pos));
+            out << "bookmark " << name << " = " << pos << "\n";
+        } else {
+            auto b = run_to_completion(ioc, mirror.bookmark(name));
+            if (!b) {
+                err << "kayako-sync feed: no bookmark named " << name << "\n";
+                return 1;
+            }
+            out << *b << "\n";
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        err << "kayako-sync feed: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace ksync::app
