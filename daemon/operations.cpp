@@ -13,6 +13,9 @@
 
 #include <chrono>
 #include <future>
+#include <memory>
+
+#include <unistd.h>
 
 namespace ksync::app {
 
@@ -42,6 +45,24 @@ std::string describe(const sync::stream_report& r) {
         s += fmt::format(", {} deletions refused by the guard", r.refused_deletes);
     if (!r.note.empty()) s += " (" + r.note + ")";
     return s;
+}
+
+// Crash tests: KSYNC_FAILPOINT=<point>[:<n>] ends the process abruptly (no destructor, no flush,
+// like kill -9) the n-th time the engine passes <point> (see engine.hpp for the points).
+void install_failpoint(sync::engine& engine) {
+    const char* spec = std::getenv("KSYNC_FAILPOINT");
+    if (!spec || !*spec) return;
+    std::string s(spec);
+    std::string point = s;
+    int nth = 1;
+    if (auto colon = s.find(':'); colon != std::string::npos) {
+        point = s.substr(0, colon);
+        nth = std::max(1, std::atoi(s.c_str() + colon + 1));
+    }
+    auto hits = std::make_shared<int>(0);
+    engine.set_failpoint([point, nth, hits](std::string_view at) {
+        if (at == point && ++*hits == nth) ::_exit(137);
+    });
 }
 
 // The daemon refuses a database whose schema is older or newer than this build.
@@ -79,6 +100,7 @@ int do_once(const config::config& cfg, const once_options& opts, std::ostream& o
     try {
         stack s(cfg, ioc, logs);
         check_schema(s, cfg);
+        install_failpoint(s.engine);
         s.engine.set_allow_mass_delete(opts.allow_mass_delete);
         const auto start = std::chrono::steady_clock::now();
         auto want = [&](std::string_view name) {
@@ -129,6 +151,7 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
     try {
         s = std::make_unique<stack>(cfg, ioc, logs);
         check_schema(*s, cfg);
+        install_failpoint(s->engine);
     } catch (const std::exception& e) {
         err << "kayako-sync run: " << e.what() << "\n";
         return 1;
