@@ -27,7 +27,9 @@ http_response lookup(call_context& c, const std::vector<T>& all, id_t T::*key,
     return xml_ok(std::move(out));
 }
 
-void render_user(xml_writer& w, const user& u) {
+}  // namespace
+
+void detail::render_user(xml_writer& w, const user& u) {
     w.open("user");
     w.leaf("id", u.userid);
     w.leaf_int("usergroupid", u.usergroupid);
@@ -49,6 +51,8 @@ void render_user(xml_writer& w, const user& u) {
     w.close("user");
 }
 
+namespace {
+
 // WHERE userid >= marker ORDER BY userid LIMIT maxitems (max 1000).
 http_response users_from(call_context& c, std::int64_t marker, std::int64_t maxitems) {
     if (maxitems <= 0 || maxitems > 1000) maxitems = 1000;
@@ -59,7 +63,8 @@ http_response users_from(call_context& c, std::int64_t marker, std::int64_t maxi
     out.reserve(512 + static_cast<std::size_t>(maxitems) * 700);
     xml_writer w(out, c.options.php);
     w.open("users");
-    for (std::int64_t n = 0; it != users.end() && n < maxitems; ++it, ++n) render_user(w, *it);
+    for (std::int64_t n = 0; it != users.end() && n < maxitems; ++it, ++n)
+        detail::render_user(w, *it);
     w.close("users");
     w.finish();
     return xml_ok(std::move(out));
@@ -81,13 +86,15 @@ http_response user_get(call_context& c, const args_t& a) {
     std::string out;
     xml_writer w(out, c.options.php);
     w.open("users");
-    if (const user* u = c.model.find_user(id)) render_user(w, *u);
+    if (const user* u = c.model.find_user(id)) detail::render_user(w, *u);
     w.close("users");
     w.finish();
     return xml_ok(std::move(out));
 }
 
-void render_organization(xml_writer& w, const organization& o) {
+}  // namespace
+
+void detail::render_organization(xml_writer& w, const organization& o) {
     w.open("userorganization");
     w.leaf("id", o.userorganizationid);
     w.leaf("name", o.organizationname);
@@ -108,6 +115,8 @@ void render_organization(xml_writer& w, const organization& o) {
     w.leaf("slaplanexpiry", o.slaplanexpiry);
     w.close("userorganization");
 }
+
+namespace {
 
 void render_user_group(xml_writer& w, const user_group& g) {
     w.open("usergroup");
@@ -264,7 +273,7 @@ void register_base_controllers(std::map<std::pair<std::string, std::string>, con
 
     auto orgs = [](call_context& ctx, const args_t& a) {
         return lookup(ctx, ctx.model.organizations, &organization::userorganizationid,
-                      "userorganizations", a, render_organization);
+                      "userorganizations", a, detail::render_organization);
     };
     auto groups = [](call_context& ctx, const args_t& a) {
         return lookup(ctx, ctx.model.user_groups, &user_group::usergroupid, "usergroups", a,

@@ -6,7 +6,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -28,8 +31,30 @@ namespace {
 constexpr auto idle_timeout = std::chrono::seconds(120);
 constexpr std::uint64_t body_limit = 64ULL * 1024 * 1024;
 
+// The response as raw bytes, for the faults that must control exactly what reaches the wire.
+std::string raw_bytes(const http_response& out, unsigned version, bool keep_alive) {
+    std::string s = version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    s += std::to_string(out.status) + " " +
+         std::string(http::obsolete_reason(static_cast<http::status>(out.status))) + "\r\n";
+    s += "Server: Apache\r\n";
+    if (!out.content_type.empty()) s += "Content-Type: " + out.content_type + "\r\n";
+    for (const auto& [k, v] : out.headers) s += k + ": " + v + "\r\n";
+    s += "Content-Length: " + std::to_string(out.body.size()) + "\r\n";
+    s += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+    s += out.body;
+    return s;
+}
+
 template <class Stream>
-asio::awaitable<void> serve_requests(Stream& stream, service& svc) {
+void hard_reset(Stream& stream) {
+    auto& socket = beast::get_lowest_layer(stream).socket();
+    beast::error_code ignored;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);  // close sends RST
+    socket.close(ignored);
+}
+
+template <class Stream>
+asio::awaitable<void> serve_requests(Stream& stream, service& svc, bool loopback) {
     beast::flat_buffer buffer;
     for (;;) {
         http::request_parser<http::string_body> parser;
@@ -45,12 +70,62 @@ asio::awaitable<void> serve_requests(Stream& stream, service& svc) {
         r.content_type = std::string(req[http::field::content_type]);
         r.host = std::string(req[http::field::host]);
         r.body = std::move(req.body());
+        r.from_loopback = loopback;
         http_response out = svc.handle(r);
+        const bool keep_alive = req.keep_alive();
+
+        if (out.delay_ms > 0) {
+            asio::steady_timer timer(co_await asio::this_coro::executor);
+            timer.expires_after(std::chrono::milliseconds(out.delay_ms));
+            co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        }
+        switch (out.transport) {
+            case transport_fault::reset:
+                hard_reset(stream);
+                co_return;
+            case transport_fault::hang: {
+                // Never answer; wait until the client gives up and closes.
+                beast::get_lowest_layer(stream).expires_never();
+                char sink[512];
+                for (;;) {
+                    auto [rec, rn] =
+                        co_await beast::get_lowest_layer(stream).socket().async_read_some(
+                            asio::buffer(sink), asio::as_tuple(asio::use_awaitable));
+                    if (rec) co_return;
+                }
+            }
+            case transport_fault::truncate: {
+                std::string bytes = raw_bytes(out, req.version(), false);
+                bytes.resize(bytes.size() - out.body.size() / 2);
+                auto [wec, wn] = co_await asio::async_write(stream, asio::buffer(bytes),
+                                                            asio::as_tuple(asio::use_awaitable));
+                (void)wec;
+                hard_reset(stream);
+                co_return;
+            }
+            case transport_fault::slow: {
+                const std::string bytes = raw_bytes(out, req.version(), keep_alive);
+                asio::steady_timer timer(co_await asio::this_coro::executor);
+                beast::get_lowest_layer(stream).expires_never();
+                for (char c : bytes) {
+                    auto [wec, wn] = co_await asio::async_write(
+                        stream, asio::buffer(&c, 1), asio::as_tuple(asio::use_awaitable));
+                    if (wec) co_return;
+                    timer.expires_after(std::chrono::milliseconds(out.byte_interval_ms));
+                    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+                }
+                if (!keep_alive) co_return;
+                continue;
+            }
+            case transport_fault::normal:
+                break;
+        }
 
         http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
         res.set(http::field::server, "Apache");
         if (!out.content_type.empty()) res.set(http::field::content_type, out.content_type);
-        res.keep_alive(req.keep_alive());
+        for (const auto& [k, v] : out.headers) res.set(k, v);
+        res.keep_alive(keep_alive);
         if (r.method != "HEAD") res.body() = std::move(out.body);
         res.prepare_payload();
         beast::get_lowest_layer(stream).expires_after(idle_timeout);
@@ -60,20 +135,28 @@ asio::awaitable<void> serve_requests(Stream& stream, service& svc) {
     }
 }
 
+bool is_loopback(const tcp::socket& socket) {
+    beast::error_code ec;
+    const auto ep = socket.remote_endpoint(ec);
+    return !ec && ep.address().is_loopback();
+}
+
 asio::awaitable<void> plain_session(tcp::socket socket, service& svc) {
+    const bool loopback = is_loopback(socket);
     beast::tcp_stream stream(std::move(socket));
-    co_await serve_requests(stream, svc);
+    co_await serve_requests(stream, svc, loopback);
     beast::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 asio::awaitable<void> tls_session(tcp::socket socket, asio::ssl::context& ctx, service& svc) {
+    const bool loopback = is_loopback(socket);
     beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), ctx);
     beast::get_lowest_layer(stream).expires_after(idle_timeout);
     auto [ec] = co_await stream.async_handshake(asio::ssl::stream_base::server,
                                                 asio::as_tuple(asio::use_awaitable));
     if (ec) co_return;
-    co_await serve_requests(stream, svc);
+    co_await serve_requests(stream, svc, loopback);
     beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
     auto [sec] = co_await stream.async_shutdown(asio::as_tuple(asio::use_awaitable));
     (void)sec;

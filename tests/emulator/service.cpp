@@ -170,6 +170,89 @@ const std::array<std::string_view, 11> known_apps = {
     "base",     "tickets", "core",    "knowledgebase", "news", "troubleshooter",
     "livechat", "parser",  "reports", "backend",       "cc"};
 
+// ---- injected faults ------------------------------------------------------------------
+
+// Faults that replace the answer: the request is not executed.
+std::optional<http_response> fault_response(const fault_rule& f, const std::string& router_url) {
+    if (f.kind == "status") {
+        const std::string code = std::to_string(f.status);
+        return http_response{
+            f.status, "text/html; charset=iso-8859-1",
+            "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
+            "<title>" +
+                code + " Error</title>\n</head><body>\n<h1>Error " + code +
+                "</h1>\n<p>The server is temporarily unable to service your request.</p>\n"
+                "</body></html>\n"};
+    }
+    if (f.kind == "rate_limit") {
+        http_response r{429, "text/html; charset=iso-8859-1",
+                        "<html><body><h1>429 Too Many Requests</h1></body></html>\n"};
+        r.headers.emplace_back("Retry-After", f.retry_after.empty() ? "1" : f.retry_after);
+        return r;
+    }
+    if (f.kind == "hang") {
+        http_response r;
+        r.transport = transport_fault::hang;
+        return r;
+    }
+    if (f.kind == "reset") {
+        http_response r;
+        r.transport = transport_fault::reset;
+        return r;
+    }
+    if (f.kind == "html_200")
+        return http_response{200, std::string(php_html),
+                             "<!DOCTYPE html>\n<html><head><title>Maintenance</title></head><body>"
+                             "<h1>We'll be back soon</h1><p>The help desk is being upgraded.</p>"
+                             "</body></html>\n"};
+    if (f.kind == "uncaught_200")
+        return uncaught(router_url,
+                        {"Unable to connect to the database: Too many connections",
+                         "/var/www/kayako/__swift/library/Database/class.SWIFT_Database.php", 183},
+                        true);
+    if (f.kind == "xxe")
+        return http_response{
+            200, "text/xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<!DOCTYPE tickets [\n<!ENTITY xxe SYSTEM \"file:///etc/passwd\">\n]>\n"
+            "<tickets>\n<ticket id=\"1\" flagtype=\"0\">\n"
+            "<subject>&xxe;</subject>\n</ticket>\n</tickets>"};
+    if (f.kind == "huge_body") {
+        std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<tickets>\n<!-- ";
+        const std::string tail = " -->\n</tickets>";
+        if (f.size > body.size() + tail.size())
+            body.append(f.size - body.size() - tail.size(), 'x');
+        body += tail;
+        return http_response{200, "text/xml", std::move(body)};
+    }
+    return std::nullopt;
+}
+
+// Faults that change how the executed request's answer arrives.
+void apply_late_fault(const fault_rule& f, http_response& r) {
+    if (f.kind == "latency") {
+        r.delay_ms = f.delay_ms;
+    } else if (f.kind == "slow") {
+        r.transport = transport_fault::slow;
+        r.byte_interval_ms = f.interval_ms;
+    } else if (f.kind == "truncate") {
+        r.transport = transport_fault::truncate;
+    } else if (f.kind == "lost_response") {
+        r.transport = transport_fault::reset;  // applied, but the client never hears back
+    } else if (f.kind == "malformed_xml") {
+        r.body.resize(r.body.size() * 6 / 10);  // cut inside the document, Content-Length honest
+    } else if (f.kind == "php_warning") {
+        r.body =
+            "\nWarning: Undefined array key \"isprivate\" in "
+            "/var/www/kayako/__apps/tickets/api/class.Controller_TicketPost.php on line 301\n" +
+            r.body;
+    } else if (f.kind == "html_after_xml") {
+        r.body +=
+            "<div style=\"border: 1px solid #ff0000; padding: 8px;\">Your license is not valid "
+            "for this domain.</div>";
+    }
+}
+
 }  // namespace
 
 // ---- ListAll ordering -------------------------------------------------------------------
@@ -461,19 +544,84 @@ service::service(helpdesk model, api_options options)
       orders_(std::make_unique<order_cache>()) {
     detail::register_ticket_controllers(controllers_);
     detail::register_base_controllers(controllers_);
+    detail::register_write_methods(controllers_);
 }
 
 service::~service() = default;
 
 http_response service::handle(const http_request& req) {
+    const std::string_view target = req.target;
+    const std::string_view path = target.substr(0, target.find('?'));
+    if (path == "/_control" || path.rfind("/_control/", 0) == 0) return control(req);
+
+    log_entry log;
+    log.method = req.method;
+    log.time = now();
+    http_response r;
     try {
-        return dispatch(req);
+        r = dispatch(req, log);
     } catch (const php_exception& e) {
-        return uncaught("/api/index.php", e, true);
+        r = uncaught("/api/index.php", e, true);
     }
+    log.status = r.status;
+    {
+        std::lock_guard lock(log_mutex_);
+        log.seq = ++log_seq_;
+        // A bound on memory for long benchmark runs; tests read far fewer entries.
+        if (log_.size() < 1000000) log_.push_back(std::move(log));
+    }
+    return r;
 }
 
-http_response service::dispatch(const http_request& req) {
+std::int64_t service::now() const {
+    std::lock_guard lock(clock_mutex_);
+    if (clock_frozen_) return model_.now;
+    return model_.now + std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now() - clock_set_at_)
+                            .count();
+}
+
+std::vector<log_entry> service::request_log() const {
+    std::lock_guard lock(log_mutex_);
+    return log_;
+}
+
+int service::add_fault(fault_rule rule) {
+    std::lock_guard lock(fault_mutex_);
+    rule.id = next_fault_id_++;
+    faults_.push_back(rule);
+    return rule.id;
+}
+
+void service::clear_faults() {
+    std::lock_guard lock(fault_mutex_);
+    faults_.clear();
+}
+
+std::optional<fault_rule> service::take_fault(const std::string& endpoint,
+                                              const std::string& verb) {
+    std::lock_guard lock(fault_mutex_);
+    const std::string key = php::lower(endpoint);
+    for (auto& f : faults_) {
+        const std::string want = php::lower(f.endpoint);
+        const bool endpoint_matches =
+            want.empty() || want == "*" || key == want || key.rfind(want + "/", 0) == 0;
+        if (!endpoint_matches) continue;
+        if (!f.verb.empty() && f.verb != verb) continue;
+        if (f.remaining == 0) continue;
+        if (f.probability < 1.0) {
+            fault_rng_ = detail::mix64(fault_rng_, 1);
+            const double u = static_cast<double>(fault_rng_ >> 11) * 0x1.0p-53;
+            if (u >= f.probability) continue;
+        }
+        if (f.remaining > 0) --f.remaining;
+        ++f.hits;
+        return f;
+    }
+    return std::nullopt;
+}
+
+http_response service::dispatch(const http_request& req, log_entry& log) {
     // ---- script path and PATH_INFO
     const std::string_view target = req.target;
     const auto qmark = target.find('?');
@@ -566,6 +714,7 @@ http_response service::dispatch(const http_request& req) {
     std::string parsed_route;
     for (const auto& s : segments) parsed_route += "/" + s;
     const std::string router_url = basename + "?" + parsed_route;
+    log.path = parsed_route;
 
     if (segments.empty())
         return html_error(404,
@@ -622,14 +771,39 @@ http_response service::dispatch(const http_request& req) {
         return uncaught(router_url, {"Invalid REST Method: " + req.method, rest_server_file, 112},
                         false);
 
-    return call_controller(ctl->second, app, controller, action, args, req, get, post, router_url);
+    return call_controller(ctl->second, app, controller, action, args, req, get, post, router_url,
+                           log);
 }
 
-http_response service::call_controller(const controller_def& ctl, const std::string&,
-                                       const std::string&, const std::string& action,
+http_response service::call_controller(const controller_def& ctl, const std::string& app,
+                                       const std::string& controller, const std::string& action,
                                        const std::vector<std::string>& args,
                                        const http_request& req, php::vars& get, php::vars& post,
-                                       const std::string& router_url) {
+                                       const std::string& router_url, log_entry& log) {
+    // ---- which method runs (§1.2), decided before auth so faults can match on it
+    std::string method;
+    std::vector<std::string> call_args;
+    const std::string action_lc = php::lower(action);
+    const bool real_method = ctl.methods.count(action_lc) != 0;
+    if (real_method) {
+        method = action_lc;  // a real public method: the verb is ignored
+        call_args = args;
+    } else {
+        static const std::map<std::string, std::string> verb_method = {
+            {"GET", "get"}, {"POST", "post"}, {"PUT", "put"}, {"DELETE", "delete"}};
+        const bool index = action == "Index";
+        method = index && req.method == "GET" ? "getlist" : verb_method.at(req.method);
+        call_args.push_back(index ? std::string() : action);
+        if (!index) call_args.insert(call_args.end(), args.begin(), args.end());
+    }
+    log.endpoint = app + "/" + controller + "/" + method;
+
+    std::optional<fault_rule> fault = take_fault(log.endpoint, req.method);
+    if (fault) {
+        log.fault = fault->kind;
+        if (auto early = fault_response(*fault, router_url)) return std::move(*early);
+    }
+
     // ---- the variable container (SWIFT_RESTServer::ParseInputStream, §1.3)
     php::vars container;
     if (contains_ci(req.content_type, "application/json")) {
@@ -649,6 +823,20 @@ http_response service::call_controller(const controller_def& ctl, const std::str
         }
     }
 
+    log.salt = container.get("salt");
+    for (const auto& [k, v] : post.entries()) {
+        if (k == "apikey" || k == "salt" || k == "signature") continue;
+        if (!v.is_array) {
+            log.fields.emplace_back(k, v.scalar);
+            continue;
+        }
+        for (const auto& [path, value] : v.items) {
+            std::string name = k;
+            for (const auto& part : path) name += "[" + part + "]";
+            log.fields.emplace_back(name, value);
+        }
+    }
+
     // ---- authentication (§2)
     if (!api_enabled_.load()) return {403, std::string(php_html), ""};
     if (container.empty("salt")) return {401, std::string(php_html), "NO SALT PROVIDED!"};
@@ -660,34 +848,36 @@ http_response service::call_controller(const controller_def& ctl, const std::str
         signature != expected_signature(salt, options_.secret))
         return {401, std::string(php_html), "FAILED TO AUTHENTICATE"};
 
-    // ---- method dispatch (§1.2)
-    std::string method;
-    std::vector<std::string> call_args;
-    const std::string action_lc = php::lower(action);
-    if (ctl.methods.count(action_lc) != 0) {
-        method = action_lc;  // a real public method: the verb is ignored
-        call_args = args;
-    } else {
-        static const std::map<std::string, std::string> verb_method = {
-            {"GET", "get"}, {"POST", "post"}, {"PUT", "put"}, {"DELETE", "delete"}};
-        const bool index = action == "Index";
-        method = index && req.method == "GET" ? "getlist" : verb_method.at(req.method);
-        call_args.push_back(index ? std::string() : action);
-        if (!index) call_args.insert(call_args.end(), args.begin(), args.end());
-        if (ctl.methods.count(method) == 0) {
-            static const std::map<std::string, std::string> pretty = {{"getlist", "GetList"},
-                                                                      {"get", "Get"},
-                                                                      {"post", "Post"},
-                                                                      {"put", "Put"},
-                                                                      {"delete", "Delete"}};
-            return uncaught(router_url,
-                            {"Undeclared Function Called in API Controller: " + pretty.at(method),
-                             controller_api_file, 141},
-                            true);
-        }
+    if (ctl.methods.count(method) == 0) {
+        static const std::map<std::string, std::string> pretty = {{"getlist", "GetList"},
+                                                                  {"get", "Get"},
+                                                                  {"post", "Post"},
+                                                                  {"put", "Put"},
+                                                                  {"delete", "Delete"}};
+        return uncaught(router_url,
+                        {"Undeclared Function Called in API Controller: " + pretty.at(method),
+                         controller_api_file, 141},
+                        true);
     }
 
-    std::shared_lock lock(mutex_);
+    http_response r = run_method(ctl, method, call_args, req, get, post, router_url);
+    if (fault) apply_late_fault(*fault, r);
+    return r;
+}
+
+http_response service::run_method(const controller_def& ctl, const std::string& method,
+                                  const std::vector<std::string>& call_args,
+                                  const http_request& req, php::vars& get, php::vars& post,
+                                  const std::string& router_url) {
+    const bool writes = method == "post" || method == "put" || method == "delete";
+    std::shared_lock<std::shared_mutex> shared(mutex_, std::defer_lock);
+    std::unique_lock<std::shared_mutex> exclusive(mutex_, std::defer_lock);
+    if (writes) {
+        exclusive.lock();
+        ++model_.version;  // drops cached ListAll orders
+    } else {
+        shared.lock();
+    }
     call_context ctx{*this,
                      model_,
                      options_,
@@ -695,6 +885,8 @@ http_response service::call_controller(const controller_def& ctl, const std::str
                      get,
                      req.method,
                      detail::mix64(model_.seed, request_counter_.fetch_add(1) + 1)};
+    ctx.writable = writes ? &model_ : nullptr;
+    ctx.now = now();
     try {
         return ctl.methods.at(method)(ctx, call_args);
     } catch (php_exception& e) {

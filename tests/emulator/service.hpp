@@ -18,11 +18,13 @@
 #include "tests/emulator/xml_writer.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <utility>
@@ -36,12 +38,63 @@ struct http_request {
     std::string content_type;
     std::string host;
     std::string body;
+    bool from_loopback = true;  // the control interface answers loopback peers only
+};
+
+// How the server must deliver a response; anything but `normal` comes from an injected fault.
+enum class transport_fault {
+    normal,
+    hang,      // accept the request and never answer (until the client goes away)
+    slow,      // send the response one byte per `byte_interval_ms`
+    truncate,  // announce the full Content-Length, send half the body, close
+    reset,     // close with a TCP reset instead of answering
 };
 
 struct http_response {
+    http_response() = default;
+    http_response(int s, std::string type, std::string b)
+        : status(s), content_type(std::move(type)), body(std::move(b)) {}
+
     int status = 200;
     std::string content_type;  // empty: no Content-Type header
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Retry-After)
+    transport_fault transport = transport_fault::normal;
+    int delay_ms = 0;  // wait this long before answering
+    int byte_interval_ms = 1000;
+};
+
+// A fault injected per endpoint through the control interface (see control.cpp for the kinds).
+// Kinds: status (500/502/503/504), rate_limit (429 + Retry-After), hang, reset, html_200,
+// uncaught_200, xxe, huge_body (answer replaced, request not executed); latency, slow, truncate,
+// lost_response, malformed_xml, php_warning, html_after_xml (request executed, answer damaged).
+struct fault_rule {
+    int id = 0;
+    std::string endpoint;  // "Tickets/Ticket/ListAll", "Tickets/Ticket", "" = every API call
+    std::string verb;      // "" = any
+    std::string kind;
+    int remaining = -1;  // -1: no limit
+    double probability = 1.0;
+    int status = 503;
+    std::string retry_after;  // seconds or an HTTP date
+    int delay_ms = 0;
+    int interval_ms = 1000;
+    std::size_t size = 64 * 1024 * 1024;  // huge_body
+    int hits = 0;
+};
+
+// One entry of the request log (credentials removed).
+struct log_entry {
+    std::uint64_t seq = 0;
+    std::int64_t time = 0;  // helpdesk clock
+    std::string method;
+    std::string path;      // the route, e.g. /Tickets/Ticket/ListAll/1
+    std::string endpoint;  // app/controller/method, e.g. tickets/Ticket/listall
+    std::string salt;
+    std::vector<std::pair<std::string, std::string>>
+        fields;  // form fields minus apikey/salt/signature
+    int status = 0;
+    std::string fault;
 };
 
 struct api_options {
@@ -69,6 +122,8 @@ struct call_context {
     const php::vars& get;   // $_GET
     std::string verb;
     std::uint64_t nonce;  // per request: drives the reshuffling of sort ties and unordered lists
+    helpdesk* writable = nullptr;  // set for Post/Put/Delete, which run under the exclusive lock
+    std::int64_t now = 0;          // the helpdesk clock for this request
 };
 
 // Thrown by a method when PHP would raise an error that ends in the "Uncaught Exception" block
@@ -111,6 +166,11 @@ public:
     }
 
     void set_api_enabled(bool on) { api_enabled_.store(on); }
+    // The helpdesk clock: model.now plus the wall time since it was last set, unless frozen.
+    std::int64_t now() const;
+    std::vector<log_entry> request_log() const;
+    int add_fault(fault_rule rule);
+    void clear_faults();
     [[nodiscard]] const api_options& options() const { return options_; }
 
     // ---- used by the controllers
@@ -123,11 +183,18 @@ public:
                                        std::uint64_t nonce, bool paged);
 
 private:
-    http_response dispatch(const http_request& req);
+    http_response dispatch(const http_request& req, log_entry& log);
+    http_response control(const http_request& req);
+    http_response run_method(const controller_def& ctl, const std::string& method,
+                             const std::vector<std::string>& call_args, const http_request& req,
+                             php::vars& get, php::vars& post, const std::string& router_url);
+    // Picks the fault for this call, if any (counts it down).
+    std::optional<fault_rule> take_fault(const std::string& endpoint, const std::string& verb);
     http_response call_controller(const controller_def& ctl, const std::string& app,
                                   const std::string& controller, const std::string& action,
                                   const std::vector<std::string>& args, const http_request& req,
-                                  php::vars& get, php::vars& post, const std::string& route);
+                                  php::vars& get, php::vars& post, const std::string& route,
+                                  log_entry& log);
 
     struct order_cache;
     helpdesk model_;
@@ -137,6 +204,19 @@ private:
     std::unique_ptr<order_cache> orders_;
     std::map<std::pair<std::string, std::string>, controller_def> controllers_;
     std::atomic<std::uint64_t> request_counter_{0};
+
+    mutable std::mutex clock_mutex_;
+    std::chrono::steady_clock::time_point clock_set_at_ = std::chrono::steady_clock::now();
+    bool clock_frozen_ = false;
+
+    mutable std::mutex log_mutex_;
+    std::vector<log_entry> log_;
+    std::uint64_t log_seq_ = 0;
+
+    std::mutex fault_mutex_;
+    std::vector<fault_rule> faults_;
+    int next_fault_id_ = 1;
+    std::uint64_t fault_rng_ = 0x5eed;
 };
 
 // Helpers shared by the controller files.
@@ -147,6 +227,9 @@ std::string html_404(std::string_view message);
 std::uint64_t mix64(std::uint64_t a, std::uint64_t b);
 void register_ticket_controllers(std::map<std::pair<std::string, std::string>, controller_def>& c);
 void register_base_controllers(std::map<std::pair<std::string, std::string>, controller_def>& c);
+void register_write_methods(std::map<std::pair<std::string, std::string>, controller_def>& c);
+void render_user(xml_writer& w, const user& u);
+void render_organization(xml_writer& w, const organization& o);
 // RenderTickets of SWIFT_TicketAPIManager.
 std::string render_tickets(const helpdesk& m, const api_options& o,
                            const std::vector<const ticket*>& tickets, bool with_posts);

@@ -17,6 +17,9 @@
 
 #include <string>
 
+#include <sys/socket.h>
+#include <sys/time.h>
+
 namespace ksync::emulator::test {
 
 struct raw_response {
@@ -76,6 +79,12 @@ public:
         auto& res = parser.get();
         return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
                 std::move(res.body())};
+    }
+
+    // Makes a read that gets no data for `ms` fail (SO_RCVTIMEO), for "never answers" tests.
+    void set_receive_timeout(int ms) {
+        timeval tv{ms / 1000, (ms % 1000) * 1000};
+        setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     }
 
     // GET/DELETE with no body.
