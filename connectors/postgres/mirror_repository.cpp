@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <chrono>
 #include <unordered_map>
 
 namespace ksync::pg {
@@ -124,8 +125,10 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
         for (std::size_t c = s.key_columns; c < cols.size(); ++c)
             set_list += cols[c] + " = EXCLUDED." + cols[c] + ", ";
         std::string all_columns = "'{";
-        for (std::size_t c = 0; c < s.columns.size(); ++c)
-            all_columns += (c ? "," : "") + std::string(s.columns[c]);
+        for (std::size_t c = 0; c < s.columns.size(); ++c) {
+            if (c) all_columns += ',';
+            all_columns += s.columns[c];
+        }
         all_columns += "}'::text[]";
         const std::string sub_expr = k2.empty() ? "NULL::bigint" : "up." + k2;
         q.upsert =
@@ -285,6 +288,10 @@ apply_stats mirror_repository::apply_on(pqxx::connection& c, entity e, std::vect
     ensure_temp_tables(c, e);
 
     apply_stats stats;
+    using clock = std::chrono::steady_clock;
+    clock::time_point t[6];
+    t[0] = clock::now();
+    t[1] = t[2] = t[3] = t[4] = t[0];
     pqxx::work tx{c};
     check_fence(tx);
     if (!rows.empty()) {
@@ -302,12 +309,14 @@ apply_stats mirror_repository::apply_on(pqxx::connection& c, entity e, std::vect
             }
             hashes.complete();
         }
+        t[1] = clock::now();
         std::vector<std::size_t> changed;
         for (const auto& row : tx.exec(q.diff)) {
             object_key k{row[0].as<std::int64_t>(), std::nullopt};
             if (!row[1].is_null()) k.sub_id = row[1].as<std::int64_t>();
             changed.push_back(index.at(k));
         }
+        t[2] = t[3] = clock::now();
         if (!changed.empty()) {
             std::sort(changed.begin(), changed.end());
             {
@@ -321,11 +330,13 @@ apply_stats mirror_repository::apply_on(pqxx::connection& c, entity e, std::vect
                 }
                 stage.complete();
             }
+            t[3] = clock::now();
             call_hook("staged", c);
             const auto counts = tx.exec(q.upsert);
             stats.inserted = counts[0][0].as<std::size_t>();
             stats.updated = counts[0][1].as<std::size_t>();
         }
+        t[4] = clock::now();
         stats.unchanged = rows.size() - stats.inserted - stats.updated;
     }
     if (stats.written() > 0)
@@ -334,6 +345,13 @@ apply_stats mirror_repository::apply_on(pqxx::connection& c, entity e, std::vect
     write_cursor(tx, cursor, stats.written());
     call_hook("before_commit", c);
     tx.commit();
+    t[5] = clock::now();
+    if (log_ && log_->should_log(spdlog::level::debug)) {
+        auto ms = [&](int i) { return std::chrono::duration<double, std::milli>(t[i] - t[i - 1]).count(); };
+        log_->debug("apply {}: {} rows ({} new, {} changed); hashes {:.1f} ms, diff {:.1f} ms, stage {:.1f} ms,"
+                    " upsert+feed {:.1f} ms, cursor+commit {:.1f} ms",
+                    entity_name(e), rows.size(), stats.inserted, stats.updated, ms(1), ms(2), ms(3), ms(4), ms(5));
+    }
     return stats;
 }
 
