@@ -112,11 +112,17 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
             if (!k2.empty()) out += " AND " + a + "." + k2 + " = " + b + "." + k2;
             return out;
         };
+        // The mirror rows of a batch are looked up by primary key, one index probe per staged key:
+        // LIMIT 1 (the key is unique) keeps the planner from flattening the lookup into a hash
+        // or merge join that reads the whole table, which it picks while the table's statistics
+        // lag behind a first load (every batch then scanned all rows loaded so far).
+        const std::string lookup_by_key = " LIMIT 1";
         // Step 1: which keys are new, changed or coming back from a soft delete.
         q.diff =
-            "SELECT h.id, h.sub_id FROM pg_temp." + std::string(hashes_table) + " h LEFT JOIN " +
-            table + " m ON m." + k1 + " = h.id" +
-            (k2.empty() ? "" : " AND m." + k2 + " = h.sub_id") +
+            "SELECT h.id, h.sub_id FROM pg_temp." + std::string(hashes_table) +
+            " h LEFT JOIN LATERAL (SELECT m.content_hash, m.deleted_at FROM " + table +
+            " m WHERE m." + k1 + " = h.id" + (k2.empty() ? "" : " AND m." + k2 + " = h.sub_id") +
+            lookup_by_key + ") m ON true"
             " WHERE m.content_hash IS DISTINCT FROM h.content_hash OR m.deleted_at IS NOT NULL";
 
         // Step 2: upsert the staged rows and write their feed rows, in one statement. All parts
@@ -132,9 +138,11 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
         all_columns += "}'::text[]";
         const std::string sub_expr = k2.empty() ? "NULL::bigint" : "up." + k2;
         q.upsert =
-            "WITH old AS (SELECT m." + k1 + (k2.empty() ? "" : ", m." + k2) + ", to_jsonb(m) - " +
-            bookkeeping + " AS j FROM " + table + " m JOIN pg_temp." + quote_ident(q.stage_table) +
-            " s ON " + match("m", "s") + "), up AS (INSERT INTO " + table + " AS t (" + col_list +
+            "WITH old AS (SELECT o.* FROM pg_temp." + quote_ident(q.stage_table) +
+            " s CROSS JOIN LATERAL (SELECT m." + k1 + (k2.empty() ? "" : ", m." + k2) +
+            ", to_jsonb(m) - " + bookkeeping + " AS j FROM " + table + " m WHERE " +
+            match("m", "s") + lookup_by_key + ") o), up AS (INSERT INTO " + table + " AS t (" +
+            col_list +
             ", content_hash, version, first_seen_at, last_changed_at, deleted_at) SELECT " +
             col_list + ", content_hash, 1, now(), now(), NULL FROM pg_temp." +
             quote_ident(q.stage_table) + " ON CONFLICT (" + k1 + (k2.empty() ? "" : ", " + k2) +
