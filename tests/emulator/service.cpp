@@ -798,12 +798,6 @@ http_response service::call_controller(const controller_def& ctl, const std::str
     }
     log.endpoint = app + "/" + controller + "/" + method;
 
-    std::optional<fault_rule> fault = take_fault(log.endpoint, req.method);
-    if (fault) {
-        log.fault = fault->kind;
-        if (auto early = fault_response(*fault, router_url)) return std::move(*early);
-    }
-
     // ---- the variable container (SWIFT_RESTServer::ParseInputStream, §1.3)
     php::vars container;
     if (contains_ci(req.content_type, "application/json")) {
@@ -835,6 +829,14 @@ http_response service::call_controller(const controller_def& ctl, const std::str
             for (const auto& part : path) name += "[" + part + "]";
             log.fields.emplace_back(name, value);
         }
+    }
+
+    // Faults come after the log entry is filled (a replaced answer still logs what was sent)
+    // and before authentication.
+    std::optional<fault_rule> fault = take_fault(log.endpoint, req.method);
+    if (fault) {
+        log.fault = fault->kind;
+        if (auto early = fault_response(*fault, router_url)) return std::move(*early);
     }
 
     // ---- authentication (§2)

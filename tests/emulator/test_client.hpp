@@ -17,8 +17,7 @@
 
 #include <string>
 
-#include <sys/socket.h>
-#include <sys/time.h>
+#include <poll.h>
 
 namespace ksync::emulator::test {
 
@@ -75,17 +74,16 @@ public:
         boost::asio::write(socket_, boost::asio::buffer(raw));
         http::response_parser<http::string_body> parser;
         parser.body_limit(512ULL * 1024 * 1024);
-        http::read(socket_, buffer_, parser);
+        timed_reader reader{socket_, receive_timeout_ms_};
+        http::read(reader, buffer_, parser);
         auto& res = parser.get();
         return {static_cast<int>(res.result_int()), std::string(res[http::field::content_type]),
                 std::move(res.body())};
     }
 
-    // Makes a read that gets no data for `ms` fail (SO_RCVTIMEO), for "never answers" tests.
-    void set_receive_timeout(int ms) {
-        timeval tv{ms / 1000, (ms % 1000) * 1000};
-        setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    }
+    // Makes a read that gets no data for `ms` fail with timed_out, for "never answers" tests.
+    // (SO_RCVTIMEO would not do: Asio's blocking read polls again, without a limit, on EAGAIN.)
+    void set_receive_timeout(int ms) { receive_timeout_ms_ = ms; }
 
     // GET/DELETE with no body.
     raw_response request(const std::string& method, const std::string& target) {
@@ -100,9 +98,36 @@ public:
     }
 
 private:
+    // The socket as a SyncReadStream whose reads wait at most `timeout_ms` for data (0: forever).
+    struct timed_reader {
+        boost::asio::ip::tcp::socket& socket;
+        int timeout_ms = 0;
+
+        template <class Buffers>
+        std::size_t read_some(const Buffers& buffers, boost::system::error_code& ec) {
+            if (timeout_ms > 0) {
+                pollfd p{socket.native_handle(), POLLIN, 0};
+                const int ready = ::poll(&p, 1, timeout_ms);
+                if (ready == 0) {
+                    ec = boost::asio::error::timed_out;
+                    return 0;
+                }
+            }
+            return socket.read_some(buffers, ec);
+        }
+        template <class Buffers>
+        std::size_t read_some(const Buffers& buffers) {
+            boost::system::error_code ec;
+            const std::size_t n = read_some(buffers, ec);
+            if (ec) throw boost::system::system_error(ec);
+            return n;
+        }
+    };
+
     boost::asio::io_context ioc_;
     boost::asio::ip::tcp::socket socket_;
     boost::beast::flat_buffer buffer_;
+    int receive_timeout_ms_ = 0;
 };
 
 }  // namespace ksync::emulator::test

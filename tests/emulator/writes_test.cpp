@@ -245,5 +245,112 @@ TEST_F(writes, organization_put_replaces_every_field) {
               "One of the required fields is empty");
 }
 
+TEST_F(writes, ticket_post_checks_staffid_even_with_a_userid) {
+    // kayako-api.md §4.1: a present staffid must exist even when userid is also sent, and that
+    // check comes before the user's e-mail check.
+    const std::string form =
+        "subject=S&fullname=F&email=nobody%40example.test&contents=C&departmentid=1&"
+        "ticketstatusid=1&ticketpriorityid=2&tickettypeid=1&userid=1";
+    const auto r = send("POST", "/Tickets/Ticket", form + "&staffid=999");
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.content_type, "text/xml");
+    EXPECT_EQ(r.body, "Staff ID is Invalid");
+    EXPECT_EQ(send("POST", "/Tickets/Ticket", form).body, "User Email is Invalid");
+}
+
+TEST_F(writes, ticket_put_moves_lastactivity_applies_valid_fields_and_404s_unknown_ids) {
+    const auto missing = send("PUT", "/Tickets/Ticket/99999", "subject=x");
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_EQ(missing.content_type, "text/xml");
+    EXPECT_EQ(missing.body, "Ticket not Found");
+
+    control("POST", "/_control/clock", "advance=100");
+    const auto before = get("/Tickets/Ticket/12").body;
+    // departmentid 7 is the livechat department: not a tickets department, so ignored.
+    auto r = send("PUT", "/Tickets/Ticket/12", "departmentid=7&ticketpriorityid=3");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(leaf(r.body, "departmentid"), leaf(before, "departmentid"));
+    EXPECT_EQ(leaf(r.body, "priorityid"), "3");
+    EXPECT_EQ(leaf(r.body, "subject"), leaf(before, "subject"));
+    EXPECT_EQ(leaf(r.body, "lastactivity"), "1800000100");
+    EXPECT_EQ(get("/Tickets/Ticket/12").body, r.body);  // Put answers what Get now returns
+
+    control("POST", "/_control/clock", "advance=100");
+    r = send("PUT", "/Tickets/Ticket/12", "departmentid=2&ticketstatusid=3&tickettypeid=2");
+    EXPECT_EQ(leaf(r.body, "departmentid"), "2");
+    EXPECT_EQ(leaf(r.body, "statusid"), "3");
+    EXPECT_EQ(leaf(r.body, "typeid"), "2");
+    EXPECT_EQ(leaf(r.body, "lastactivity"), "1800000200");
+
+    // A mask id reaches the same ticket (kayako-api.md §4 notation).
+    const std::string mask =
+        emu_->api().read([](const helpdesk& m) { return m.find_ticket(12)->ticketmaskid; });
+    control("POST", "/_control/clock", "advance=100");
+    r = send("PUT", "/Tickets/Ticket/" + mask, "subject=By%20mask");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("<ticket id=\"12\""), std::string::npos);
+    EXPECT_EQ(leaf(r.body, "subject"), "By mask");
+    EXPECT_EQ(leaf(r.body, "lastactivity"), "1800000300");
+}
+
+TEST_F(writes, deleting_a_post_moves_lastactivity) {
+    const auto post = send("POST", "/Tickets/TicketPost", "ticketid=10&contents=temp&userid=1");
+    const std::string pid = leaf(post.body, "ticketpostid");
+    control("POST", "/_control/clock", "advance=30");
+    const auto del =
+        client_->request("DELETE", "/api/index.php?/Tickets/TicketPost/10/" + pid + "&" + auth());
+    EXPECT_EQ(del.status, 200);
+    EXPECT_EQ(del.body, "");
+    EXPECT_EQ(leaf(get("/Tickets/Ticket/10").body, "lastactivity"), "1800000030");
+    const auto again =
+        client_->request("DELETE", "/api/index.php?/Tickets/TicketPost/10/" + pid + "&" + auth());
+    EXPECT_EQ(again.status, 404);
+    EXPECT_EQ(again.body, "Ticket Post not Found");
+}
+
+TEST_F(writes, user_sla_plan_and_put_validation_texts) {
+    const auto sla = send("POST", "/Base/User",
+                          "usergroupid=2&fullname=A&password=p&email=a%40b.test&slaplanid=5");
+    EXPECT_EQ(sla.status, 400);
+    EXPECT_EQ(sla.body, "Invalid SLA Plan");
+    const auto missing = send("PUT", "/Base/User/99999", "fullname=A");
+    EXPECT_EQ(missing.status, 400);
+    EXPECT_EQ(missing.body, "User Load Failed: Invalid data provided");
+    EXPECT_EQ(send("PUT", "/Base/User/2", "fullname=A&usergroupid=99").body, "Invalid User Group");
+    EXPECT_EQ(send("PUT", "/Base/User/2", "fullname=A&usergroupid=1").body,
+              "User Group Specified is not of \"Registered\" type");
+    const std::string taken =
+        emu_->api().read([](const helpdesk& m) { return m.find_user(1)->emails[0]; });
+    EXPECT_EQ(send("PUT", "/Base/User/2", "fullname=A&email=" + test::urlencode(taken)).body,
+              "Unable to update user. Email address belongs to an existing user.");
+    EXPECT_EQ(send("PUT", "/Base/User/2", "fullname=A&email=not-an-address").body,
+              "Invalid Email Specified");
+    // userrole accepts manager or user; others keep the value.
+    EXPECT_EQ(leaf(send("PUT", "/Base/User/2", "fullname=A&userrole=manager").body, "userrole"),
+              "manager");
+    EXPECT_EQ(leaf(send("PUT", "/Base/User/2", "fullname=A&userrole=boss").body, "userrole"),
+              "manager");
+}
+
+TEST_F(writes, organization_validation_texts) {
+    EXPECT_EQ(send("POST", "/Base/UserOrganization", "name=X&organizationtype=bogus").body,
+              "One of the required fields is empty");
+    const auto sla =
+        send("POST", "/Base/UserOrganization", "name=X&organizationtype=shared&slaplanid=5");
+    EXPECT_EQ(sla.status, 400);
+    EXPECT_EQ(sla.body, "Invalid SLA Plan Specified");
+    const auto missing = send("PUT", "/Base/UserOrganization/99999", "name=X");
+    EXPECT_EQ(missing.status, 400);
+    EXPECT_EQ(missing.body, "User Organization Load Failed: Invalid data provided");
+    // organizationtype, when sent, is applied; slaplanid 1 is the one SLA plan.
+    const auto put = send("PUT", "/Base/UserOrganization/1",
+                          "name=Renamed&organizationtype=restricted&slaplanid=1&country=NZ");
+    ASSERT_EQ(put.status, 200) << put.body;
+    EXPECT_EQ(leaf(put.body, "organizationtype"), "restricted");
+    EXPECT_EQ(leaf(put.body, "slaplanid"), "1");
+    EXPECT_EQ(leaf(put.body, "country"), "NZ");
+    EXPECT_EQ(leaf(put.body, "lastupdate"), "1800000000");
+}
+
 }  // namespace
 }  // namespace ksync::emulator
