@@ -128,6 +128,7 @@ stack::stack(const config::config& cfg, boost::asio::io_context& ioc, logging::f
           }(),
           logs.make("db")),
       mirror(db, schema_names_of(cfg.postgres), logs.make("mirror")),
+      outbox(db, mirror, logs.make("push")),
       reads(db, schema_names_of(cfg.postgres)),
       transport(ioc.get_executor(), http_options(cfg.kayako), logs.make("http")),
       kayako(ioc.get_executor(), transport, kayako_request_builder(cfg.kayako),

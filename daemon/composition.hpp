@@ -10,6 +10,7 @@
 #include "connectors/postgres/connection.hpp"
 #include "connectors/postgres/db_executor.hpp"
 #include "connectors/postgres/mirror_repository.hpp"
+#include "connectors/postgres/outbox_repository.hpp"
 #include "connectors/postgres/sync_reads.hpp"
 #include "daemon/sync/engine.hpp"
 
@@ -37,6 +38,7 @@ struct stack {
 
     pg::db_executor db;
     pg::mirror_repository mirror;
+    pg::outbox_repository outbox;
     pg::sync_reads reads;
     http::client transport;
     kayako::client kayako;

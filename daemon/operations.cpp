@@ -3,6 +3,9 @@
 #include "connectors/kayako/xml.hpp"
 #include "connectors/postgres/migrator.hpp"
 #include "daemon/composition.hpp"
+#include "daemon/push/fields.hpp"
+#include "daemon/push/requests.hpp"
+#include "daemon/push/worker.hpp"
 #include "daemon/runtime/runtime.hpp"
 
 #include <fmt/format.h>
@@ -48,10 +51,11 @@ std::string describe(const sync::stream_report& r) {
 }
 
 // Crash tests: KSYNC_FAILPOINT=<point>[:<n>] ends the process abruptly (no destructor, no flush,
-// like kill -9) the n-th time the engine passes <point> (see engine.hpp for the points).
-void install_failpoint(sync::engine& engine) {
+// like kill -9) the n-th time the daemon passes <point>: the engine's points (engine.hpp) and the
+// push worker's, prefixed "push_" (push_claimed, push_sent, push_recorded; worker.hpp).
+std::function<void(std::string_view)> failpoint_from_env() {
     const char* spec = std::getenv("KSYNC_FAILPOINT");
-    if (!spec || !*spec) return;
+    if (!spec || !*spec) return {};
     std::string s(spec);
     std::string point = s;
     int nth = 1;
@@ -60,9 +64,26 @@ void install_failpoint(sync::engine& engine) {
         nth = std::max(1, std::atoi(s.c_str() + colon + 1));
     }
     auto hits = std::make_shared<int>(0);
-    engine.set_failpoint([point, nth, hits](std::string_view at) {
+    return [point, nth, hits](std::string_view at) {
         if (at == point && ++*hits == nth) ::_exit(137);
-    });
+    };
+}
+
+void install_failpoint(sync::engine& engine) {
+    if (auto fp = failpoint_from_env()) engine.set_failpoint(std::move(fp));
+}
+
+void install_failpoint(push::worker& worker) {
+    if (auto fp = failpoint_from_env())
+        worker.set_failpoint([fp](std::string_view at) { fp("push_" + std::string(at)); });
+}
+
+push::worker_options push_options_of(const config::config& cfg) {
+    push::worker_options o;
+    o.policy = cfg.push.on_conflict;
+    o.sweep_interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.push.sweep_interval);
+    o.max_attempts = cfg.push.max_attempts;
+    return o;
 }
 
 // The daemon refuses a database whose schema is older or newer than this build.
@@ -102,6 +123,13 @@ int do_once(const config::config& cfg, const once_options& opts, std::ostream& o
         check_schema(s, cfg);
         install_failpoint(s.engine);
         s.engine.set_allow_mass_delete(opts.allow_mass_delete);
+        // Push-back is opt-in: `once` drains the outbox after the streams only when it is on.
+        std::unique_ptr<push::worker> pusher;
+        if (cfg.push.enabled) {
+            pusher = std::make_unique<push::worker>(ioc.get_executor(), s.outbox, s.kayako,
+                                                    push_options_of(cfg), logs.make("push"));
+            install_failpoint(*pusher);
+        }
         const auto start = std::chrono::steady_clock::now();
         auto want = [&](std::string_view name) {
             if (opts.streams.empty()) return true;
@@ -123,6 +151,13 @@ int do_once(const config::config& cfg, const once_options& opts, std::ostream& o
             if (want("users")) note(co_await s.engine.sync_users(true));
             if (want("tickets")) note(co_await s.engine.sync_tickets());
             if (want("reconcile")) note(co_await s.engine.reconcile_tickets());
+            if (pusher && want("push")) {
+                const auto n = co_await pusher->drain();
+                out << fmt::format("push: {} outbox rows handled ({} done, {} failed, {} in doubt, {} held)",
+                                       n, pusher->stats().done, pusher->stats().failed,
+                                       pusher->stats().in_doubt, pusher->stats().held)
+                        << std::endl;
+            }
             co_return reports;
         };
         auto reports = run_to_completion(ioc, pass());
@@ -192,6 +227,18 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
         auto rs = schedule(st.reconcile);
         rs.run_at_start = false;  // the backfill covers the start; reconcile is the slow safety net
         rt.add_job("reconcile", rs, reconcile);
+    }
+    // Push-back: woken by the outbox's NOTIFY (its own LISTEN connection), swept periodically.
+    std::unique_ptr<push::worker> pusher;
+    if (cfg.push.enabled) {
+        pusher = std::make_unique<push::worker>(ioc.get_executor(), s->outbox, s->kayako,
+                                                push_options_of(cfg), logs.make("push"));
+        install_failpoint(*pusher);
+        pusher->listen(pg_connection_options(cfg.postgres), pg::push_channel(schema_names_of(cfg.postgres)));
+        auto* p = pusher.get();
+        rt.spawn("push", [p]() { return p->run(); }, /*critical=*/true);
+    } else {
+        log->info("push-back is off (push.enabled: false): local edits stay queued in the outbox");
     }
     auto* kayako = &s->kayako;
     rt.set_status_provider([kayako]() -> std::string {
@@ -353,6 +400,122 @@ int do_feed_bookmark(const config::config& cfg, const std::string& name,
         return 0;
     } catch (const std::exception& e) {
         err << "kayako-sync feed: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+}  // namespace ksync::app
+
+namespace ksync::app {
+
+namespace {
+
+// The call a pending row would make, before the conflict check against Kayako's current object
+// (which may drop columns that Kayako changed too, under kayako_wins).
+std::string dry_run_line(const pg::outbox_row& row) {
+    using namespace push;
+    const auto e = pg::entity_from_name(row.entity);
+    if (!e) return "(unknown entity " + row.entity + ")";
+    if (row.operation == "update") {
+        const auto local = parse_values(*e, row.new_values);
+        field_values send;
+        for (const auto& c : row.changed_columns)
+            if (local.count(c)) send.emplace(c, local.at(c));
+        const std::string id = std::to_string(row.object_id.value_or(0));
+        if (*e == pg::entity::tickets)
+            return describe_call("PUT", "/Tickets/Ticket/" + id,
+                                 kayako::ticket_update_fields(to_ticket_update(send)));
+        if (*e == pg::entity::users) {
+            if (!send.count("full_name")) send.emplace("full_name", local.at("full_name"));
+            return describe_call("PUT", "/Base/User/" + id,
+                                 kayako::user_update_fields(to_user_update(send)));
+        }
+        return describe_call("PUT", "/Base/UserOrganization/" + id,
+                             kayako::organization_fields_params(to_organization_fields(local)));
+    }
+    const auto intake = parse_object(row.new_values);
+    std::string search = row.maybe_sent ? "search Kayako for an earlier POST, then if none: " : "";
+    if (row.entity == "tickets")
+        return search + describe_call("POST", "/Tickets/Ticket",
+                                      kayako::ticket_create_fields(ticket_from_intake(intake)));
+    if (row.entity == "posts" || row.entity == "notes") {
+        std::optional<std::int64_t> intake_ticket;
+        const auto ticket = intake_target_ticket(intake, &intake_ticket);
+        // The ticket id is known once its intake ticket is created; 0 stands in for it here.
+        const kayako::id_t tid = ticket.value_or(0);
+        std::string line = row.entity == "posts"
+                               ? describe_call("POST", "/Tickets/TicketPost",
+                                               kayako::post_create_fields(post_from_intake(intake, tid)))
+                               : describe_call("POST", "/Tickets/TicketNote",
+                                               kayako::note_create_fields(note_from_intake(intake, tid)));
+        if (!ticket && intake_ticket)
+            line += "   (ticketid: the id Kayako gives intake ticket " + std::to_string(*intake_ticket) + ")";
+        return search + line;
+    }
+    if (row.entity == "users")
+        return search + describe_call("POST", "/Base/User",
+                                      kayako::user_create_fields(user_from_intake(intake, ksync::secret("x"))));
+    if (row.entity == "organizations")
+        return search + describe_call("POST", "/Base/UserOrganization",
+                                      kayako::organization_fields_params(organization_from_intake(intake)));
+    return "(" + row.operation + " of " + row.entity + " is not pushed)";
+}
+
+}  // namespace
+
+int do_outbox(const config::config& cfg, const std::string& action, std::int64_t id,
+              std::ostream& out, std::ostream& err) {
+    asio::io_context ioc;
+    auto logs = make_logs(cfg);
+    try {
+        stack s(cfg, ioc, logs);
+        check_schema(s, cfg);
+        if (action == "retry" || action == "discard") {
+            const bool ok = run_to_completion(ioc, action == "retry" ? s.outbox.retry(id)
+                                                                     : s.outbox.discard(id));
+            if (!ok) {
+                err << "kayako-sync outbox " << action << ": row " << id
+                    << (action == "retry" ? " is not failed, in_doubt or held\n"
+                                          : " does not exist or is already finished\n");
+                return 1;
+            }
+            out << "outbox row " << id << (action == "retry" ? " queued again\n" : " discarded\n");
+            return 0;
+        }
+        const auto rows = run_to_completion(ioc, s.outbox.list(false, 10000));
+        if (action == "dry-run") {
+            std::size_t n = 0;
+            for (const auto& r : rows) {
+                if (r.state != "pending" && r.state != "sending") continue;
+                ++n;
+                std::string line;
+                try {
+                    line = dry_run_line(r);
+                } catch (const std::exception& e) {
+                    line = std::string("(cannot be sent: ") + e.what() + ")";
+                }
+                out << "#" << r.id << " " << line << "\n";
+            }
+            out << n << " call(s) would be made" << (cfg.push.enabled ? "" : " (push.enabled is false: none will be)")
+                << "\n";
+            return 0;
+        }
+        if (rows.empty()) {
+            out << "outbox: nothing waiting\n";
+            return 0;
+        }
+        out << fmt::format("{:>8}  {:<9} {:<7} {:<14} {:>10} {:>8}  {}\n", "ID", "STATE", "OP",
+                           "ENTITY", "OBJECT", "ATTEMPTS", "LAST ERROR");
+        for (const auto& r : rows) {
+            const std::string object = r.object_id ? std::to_string(*r.object_id)
+                                       : r.remote_id ? std::to_string(*r.remote_id)
+                                       : "intake " + std::to_string(r.intake_id.value_or(0));
+            out << fmt::format("{:>8}  {:<9} {:<7} {:<14} {:>10} {:>8}  {}\n", r.id, r.state,
+                               r.operation, r.entity, object, r.attempts, r.last_error);
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        err << "kayako-sync outbox: " << e.what() << "\n";
         return 1;
     }
 }

@@ -27,6 +27,10 @@ int do_once(const config::config& cfg, const once_options& opts, std::ostream& o
 // `config_path`), stops on SIGTERM. Returns when stopped.
 int do_run(const config::config& cfg, const std::filesystem::path& config_path, std::ostream& err);
 
+// outbox list | retry ID | discard ID | dry-run
+int do_outbox(const config::config& cfg, const std::string& action, std::int64_t id,
+              std::ostream& out, std::ostream& err);
+
 int do_status(const config::config& cfg, bool json, std::ostream& out, std::ostream& err);
 
 // Forget a stream's cursor: `resync` makes the next run start the stream from scratch (the

@@ -152,6 +152,7 @@ std::string render_migration(const std::string& sql, const schema_names& names,
     replace_all(out, "{{state_literal}}", quote_literal(names.state));
     replace_all(out, "{{mirror}}", quote_ident(names.mirror));
     replace_all(out, "{{state}}", quote_ident(names.state));
+    replace_all(out, "{{push_channel_literal}}", quote_literal(push_channel(names)));
     replace_all(out, "{{feed_lock_key}}", std::to_string(feed_lock_key(names)));
     const std::pair<const char*, const std::string*> role_tokens[] = {
         {"owner", &roles.owner},

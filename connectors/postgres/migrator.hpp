@@ -4,6 +4,7 @@
 // configured schema names so one database can hold several helpdesks:
 //   {{mirror}} {{state}}                  quoted identifiers of the schema pair
 //   {{mirror_literal}} {{state_literal}}  the same names as SQL string literals
+//   {{push_channel_literal}}              NOTIFY channel of the outbox (push_channel), a literal
 //   {{feed_lock_key}}                     bigint key that orders feed commits (schema_names.hpp)
 //   {{owner_role}} {{daemon_role}} {{writer_role}} {{warehouse_role}}   role names (quoted)
 //   {{..._role_literal}}                  the role names as string literals
@@ -26,7 +27,7 @@ class connection_base;
 namespace ksync::pg {
 
 // The schema version this build of kayako-sync works with: the daemon refuses any other.
-inline constexpr int expected_schema_version = 3;
+inline constexpr int expected_schema_version = 4;
 
 struct role_names {
     std::string owner = "kayako_owner";      // NOLOGIN, owns the schemas

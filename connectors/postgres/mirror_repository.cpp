@@ -137,6 +137,13 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
         }
         all_columns += "}'::text[]";
         const std::string sub_expr = k2.empty() ? "NULL::bigint" : "up." + k2;
+        std::string t_row, x_row;
+        for (std::size_t c = s.key_columns; c < cols.size(); ++c) {
+            t_row += (t_row.empty() ? "" : ", ") + std::string("t.") + cols[c];
+            x_row += (x_row.empty() ? "" : ", ") + std::string("EXCLUDED.") + cols[c];
+        }
+        const std::string data_changed = "(t.deleted_at IS NOT NULL OR ROW(" + t_row +
+                                         ") IS DISTINCT FROM ROW(" + x_row + "))";
         q.upsert =
             "WITH old AS (SELECT o.* FROM pg_temp." + quote_ident(q.stage_table) +
             " s CROSS JOIN LATERAL (SELECT m." + k1 + (k2.empty() ? "" : ", m." + k2) +
@@ -147,8 +154,11 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
             col_list + ", content_hash, 1, now(), now(), NULL FROM pg_temp." +
             quote_ident(q.stage_table) + " ON CONFLICT (" + k1 + (k2.empty() ? "" : ", " + k2) +
             ") DO UPDATE SET " + set_list +
-            "content_hash = EXCLUDED.content_hash, version = t.version + 1, last_changed_at = "
-            "now(), deleted_at = NULL"
+            // A row whose data already equals Kayako's (a local edit undone, a pushed value
+            // confirmed) only gets its hash back: no new version, no feed event.
+            "content_hash = EXCLUDED.content_hash, version = t.version + CASE WHEN " + data_changed +
+            " THEN 1 ELSE 0 END, last_changed_at = CASE WHEN " + data_changed +
+            " THEN now() ELSE t.last_changed_at END, deleted_at = NULL"
             " WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR t.deleted_at IS NOT "
             "NULL"
             " RETURNING t." +
@@ -171,11 +181,18 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
             "-> k) AS o,"
             " jsonb_object_agg(k, up.j -> k) AS n FROM jsonb_object_keys(up.j) AS k"
             " WHERE old.j IS NOT NULL AND (old.j -> k) IS DISTINCT FROM (up.j -> k)) d ON true"
+            " WHERE old.j IS NULL OR d.cols IS NOT NULL"
             " ORDER BY up." +
             k1 + (k2.empty() ? "" : ", up." + k2) +
             " RETURNING op) SELECT count(*) FILTER (WHERE op = 'insert'), count(*) FILTER (WHERE "
             "op = 'update') FROM ins";
 
+        // The source is part of the text, not a parameter: libpqxx 6.4 leaks the PGresult of a
+        // parameterised statement whose connection dies mid-way (seen under LeakSanitizer).
+        q.upsert_local = q.upsert;
+        const auto src = q.upsert_local.find("END, 'kayako' FROM up");
+        if (src == std::string::npos) throw std::logic_error("upsert text has no source");
+        q.upsert_local.replace(src, std::string("END, 'kayako'").size(), "END, 'local'");
         const std::string del_sub = k2.empty() ? "NULL::bigint" : "t." + k2;
         q.mark_deleted =
             "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS k(id, sub_id)),"
@@ -194,7 +211,7 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
             quote_literal(s.table) +
             ", id, sub_id, version, 'delete', '{deleted_at}', jsonb_build_object('deleted_at', "
             "NULL),"
-            " jsonb_build_object('deleted_at', deleted_at), 'kayako' FROM up ORDER BY id, sub_id "
+            " jsonb_build_object('deleted_at', deleted_at), $3::text FROM up ORDER BY id, sub_id "
             "RETURNING 1)"
             " SELECT count(*) FROM ins";
 
@@ -275,8 +292,43 @@ void mirror_repository::write_cursor(pqxx::transaction_base& tx,
                    static_cast<long long>(written));
 }
 
+void mirror_repository::prepare(pqxx::connection& c, entity e) { ensure_temp_tables(c, e); }
+
+void mirror_repository::begin_write(pqxx::transaction_base& tx) {
+    // Echo suppression: the push-back triggers (migrations/0004) queue nothing for the daemon's
+    // own writes. Transaction-local, so nothing outlives this transaction on the session.
+    tx.exec("SELECT set_config('kayako_sync.writer', 'daemon', true)");
+    check_fence(tx);
+}
+
+void mirror_repository::notify_feed(pqxx::transaction_base& tx, entity e) {
+    tx.exec_params("SELECT pg_notify($1, $2)", feed_channel(names_), std::string(entity_name(e)));
+}
+
 apply_stats mirror_repository::apply_on(pqxx::connection& c, entity e, std::vector<mapped_row> rows,
                                         const std::optional<cursor_update>& cursor) {
+    ensure_temp_tables(c, e);
+    using clock = std::chrono::steady_clock;
+    const auto t0 = clock::now();
+    pqxx::work tx{c};
+    begin_write(tx);
+    const apply_stats stats = apply_in(tx, c, e, std::move(rows), change_source::kayako);
+    if (stats.written() > 0) notify_feed(tx, e);
+    const auto t1 = clock::now();
+    write_cursor(tx, cursor, stats.written());
+    call_hook("before_commit", c);
+    tx.commit();
+    if (log_ && log_->should_log(spdlog::level::debug)) {
+        const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+        log_->debug("apply {}: {} new, {} changed, {} unchanged; {:.1f} ms, cursor+commit {:.1f} ms",
+                    entity_name(e), stats.inserted, stats.updated, stats.unchanged, ms(t1 - t0),
+                    ms(clock::now() - t1));
+    }
+    return stats;
+}
+
+apply_stats mirror_repository::apply_in(pqxx::transaction_base& tx, pqxx::connection& c, entity e,
+                                        std::vector<mapped_row> rows, change_source source) {
     const entity_sql& q = sql_[static_cast<std::size_t>(e)];
     // Duplicates in one batch: the last occurrence wins (one upsert may not touch a row twice).
     std::unordered_map<object_key, std::size_t, key_hash, key_eq> index;
@@ -293,79 +345,71 @@ apply_stats mirror_repository::apply_on(pqxx::connection& c, entity e, std::vect
         }
         rows = std::move(unique);
     }
-    ensure_temp_tables(c, e);
-
     apply_stats stats;
-    using clock = std::chrono::steady_clock;
-    clock::time_point t[6];
-    t[0] = clock::now();
-    t[1] = t[2] = t[3] = t[4] = t[0];
-    pqxx::work tx{c};
-    check_fence(tx);
-    if (!rows.empty()) {
+    if (rows.empty()) return stats;
+    {
+        pqxx::stream_to hashes{tx, hashes_table,
+                               std::vector<std::string>{"id", "sub_id", "content_hash"}};
+        std::string line;
+        for (const auto& r : rows) {
+            line = std::to_string(r.key.id);
+            line += '\t';
+            line += r.key.sub_id ? std::to_string(*r.key.sub_id) : "\\N";
+            line += "\t\\\\x";
+            line += hex(r.hash);
+            hashes << std::make_tuple(raw_copy_line{&line});
+        }
+        hashes.complete();
+    }
+    std::vector<std::size_t> changed;
+    for (const auto& row : tx.exec(q.diff)) {
+        object_key k{row[0].as<std::int64_t>(), std::nullopt};
+        if (!row[1].is_null()) k.sub_id = row[1].as<std::int64_t>();
+        changed.push_back(index.at(k));
+    }
+    if (!changed.empty()) {
+        std::sort(changed.begin(), changed.end());
         {
-            pqxx::stream_to hashes{tx, hashes_table,
-                                   std::vector<std::string>{"id", "sub_id", "content_hash"}};
+            pqxx::stream_to stage{tx, q.stage_table, q.stage_columns};
             std::string line;
-            for (const auto& r : rows) {
-                line = std::to_string(r.key.id);
-                line += '\t';
-                line += r.key.sub_id ? std::to_string(*r.key.sub_id) : "\\N";
+            for (std::size_t i : changed) {
+                line = rows[i].copy_line;
                 line += "\t\\\\x";
-                line += hex(r.hash);
-                hashes << std::make_tuple(raw_copy_line{&line});
+                line += hex(rows[i].hash);
+                stage << std::make_tuple(raw_copy_line{&line});
             }
-            hashes.complete();
+            stage.complete();
         }
-        t[1] = clock::now();
-        std::vector<std::size_t> changed;
-        for (const auto& row : tx.exec(q.diff)) {
-            object_key k{row[0].as<std::int64_t>(), std::nullopt};
-            if (!row[1].is_null()) k.sub_id = row[1].as<std::int64_t>();
-            changed.push_back(index.at(k));
-        }
-        t[2] = t[3] = clock::now();
-        if (!changed.empty()) {
-            std::sort(changed.begin(), changed.end());
-            {
-                pqxx::stream_to stage{tx, q.stage_table, q.stage_columns};
-                std::string line;
-                for (std::size_t i : changed) {
-                    line = rows[i].copy_line;
-                    line += "\t\\\\x";
-                    line += hex(rows[i].hash);
-                    stage << std::make_tuple(raw_copy_line{&line});
-                }
-                stage.complete();
-            }
-            t[3] = clock::now();
-            call_hook("staged", c);
-            const auto counts = tx.exec(q.upsert);
-            stats.inserted = counts[0][0].as<std::size_t>();
-            stats.updated = counts[0][1].as<std::size_t>();
-        }
-        t[4] = clock::now();
-        stats.unchanged = rows.size() - stats.inserted - stats.updated;
+        call_hook("staged", c);
+        const auto counts =
+            tx.exec(source == change_source::kayako ? q.upsert : q.upsert_local);
+        stats.inserted = counts[0][0].as<std::size_t>();
+        stats.updated = counts[0][1].as<std::size_t>();
     }
-    if (stats.written() > 0)
-        tx.exec_params("SELECT pg_notify($1, $2)", feed_channel(names_),
-                       std::string(entity_name(e)));
-    write_cursor(tx, cursor, stats.written());
-    call_hook("before_commit", c);
-    tx.commit();
-    t[5] = clock::now();
-    if (log_ && log_->should_log(spdlog::level::debug)) {
-        auto ms = [&](int i) { return std::chrono::duration<double, std::milli>(t[i] - t[i - 1]).count(); };
-        log_->debug("apply {}: {} rows ({} new, {} changed); hashes {:.1f} ms, diff {:.1f} ms, stage {:.1f} ms,"
-                    " upsert+feed {:.1f} ms, cursor+commit {:.1f} ms",
-                    entity_name(e), rows.size(), stats.inserted, stats.updated, ms(1), ms(2), ms(3), ms(4), ms(5));
-    }
+    // The temp tables are emptied at commit; a caller applying several batches of one entity in
+    // one transaction needs them empty before the next batch.
+    tx.exec(std::string("TRUNCATE pg_temp.") + hashes_table + ", pg_temp." +
+            quote_ident(q.stage_table));
+    stats.unchanged = rows.size() - stats.inserted - stats.updated;
     return stats;
 }
 
 apply_stats mirror_repository::mark_deleted_on(pqxx::connection& c, entity e,
                                                const std::vector<object_key>& keys,
                                                const std::optional<cursor_update>& cursor) {
+    pqxx::work tx{c};
+    begin_write(tx);
+    const apply_stats stats = mark_deleted_in(tx, e, keys, change_source::kayako);
+    if (stats.deleted > 0) notify_feed(tx, e);
+    write_cursor(tx, cursor, stats.deleted);
+    call_hook("before_commit", c);
+    tx.commit();
+    return stats;
+}
+
+apply_stats mirror_repository::mark_deleted_in(pqxx::transaction_base& tx, entity e,
+                                               const std::vector<object_key>& keys,
+                                               change_source source) {
     const entity_sql& q = sql_[static_cast<std::size_t>(e)];
     std::vector<std::optional<std::int64_t>> ids, subs;
     for (const auto& k : keys) {
@@ -373,18 +417,10 @@ apply_stats mirror_repository::mark_deleted_on(pqxx::connection& c, entity e,
         subs.push_back(k.sub_id);
     }
     apply_stats stats;
-    pqxx::work tx{c};
-    check_fence(tx);
-    if (!keys.empty()) {
-        const auto r = tx.exec_params(q.mark_deleted, bigint_array(ids), bigint_array(subs));
-        stats.deleted = r[0][0].as<std::size_t>();
-    }
-    if (stats.deleted > 0)
-        tx.exec_params("SELECT pg_notify($1, $2)", feed_channel(names_),
-                       std::string(entity_name(e)));
-    write_cursor(tx, cursor, stats.deleted);
-    call_hook("before_commit", c);
-    tx.commit();
+    if (keys.empty()) return stats;
+    const auto r = tx.exec_params(q.mark_deleted, bigint_array(ids), bigint_array(subs),
+                                  std::string(source_name(source)));
+    stats.deleted = r[0][0].as<std::size_t>();
     return stats;
 }
 

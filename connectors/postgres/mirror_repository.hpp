@@ -67,6 +67,12 @@ struct change_event {
     std::string source;  // kayako | local
 };
 
+// Who caused a change: Kayako (read by a sync stream) or this database (a push-back result).
+enum class change_source { kayako, local };
+constexpr std::string_view source_name(change_source s) {
+    return s == change_source::kayako ? "kayako" : "local";
+}
+
 class mirror_repository {
 public:
     // Writes run on slot `write_slot` of `db` (the slot that holds the leader lock).
@@ -141,12 +147,26 @@ public:
     apply_stats mark_deleted_on(pqxx::connection& c, entity e, const std::vector<object_key>& keys,
                                 const std::optional<cursor_update>& cursor);
 
+    // Building blocks for a caller that writes several things in ONE transaction of its own (the
+    // push worker records Kayako's answer, the outbox row and the intake row together):
+    //   prepare(c, e) before the transaction starts (creates the session's temp tables),
+    //   begin_write(tx) first in the transaction (echo suppression + leadership fence),
+    //   apply_in / mark_deleted_in any number of times, notify_feed(tx, e) for what was written.
+    void prepare(pqxx::connection& c, entity e);
+    void begin_write(pqxx::transaction_base& tx);
+    apply_stats apply_in(pqxx::transaction_base& tx, pqxx::connection& c, entity e,
+                         std::vector<mapped_row> rows, change_source source);
+    apply_stats mark_deleted_in(pqxx::transaction_base& tx, entity e,
+                                const std::vector<object_key>& keys, change_source source);
+    void notify_feed(pqxx::transaction_base& tx, entity e);
+
 private:
     struct entity_sql {
         std::string stage_table;
         std::string create_stage;
         std::string diff;
-        std::string upsert;
+        std::string upsert;        // feed source 'kayako'
+        std::string upsert_local;  // feed source 'local' (push-back results)
         std::string mark_deleted;
         std::string known_ids;
         std::string known_ids_of_ticket;

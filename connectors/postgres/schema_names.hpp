@@ -40,6 +40,11 @@ inline std::string feed_channel(const schema_names& n) {
     return n.state + ".changes";
 }
 
+// NOTIFY channel the push-back triggers signal when they queue a change (payload: the entity).
+inline std::string push_channel(const schema_names& n) {
+    return n.state + ".outbox";
+}
+
 // Quoting for SQL text built by this library (identifiers and literals never come from Kayako).
 std::string quote_ident(std::string_view name);
 std::string quote_literal(std::string_view text);

@@ -57,7 +57,7 @@ once_args parse_once(arg_list args) {
             reject_option(args[i]);
             throw usage_error("unexpected argument '" + args[i] + "' (use --stream NAME)");
         }
-        checked_stream(name);
+        if (name != "push") checked_stream(name);  // push: drain the outbox (when push is on)
         if (std::find(a.streams.begin(), a.streams.end(), name) != a.streams.end()) {
             throw usage_error("stream '" + name + "' given twice");
         }

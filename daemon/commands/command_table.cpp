@@ -9,7 +9,8 @@ namespace {
 constexpr std::array<command, 10> table{{
     {"run", "", "run the daemon (under systemd: Type=notify)", command_run},
     {"once", "[--stream NAME...]",
-     "one full pass (every stream, or the named ones) and exit; the status says if it succeeded",
+     "one full pass (every stream, or the named ones; 'push' drains the outbox when push is "
+     "on) and exit; the status says if it succeeded",
      command_once},
     {"migrate", "", "create or upgrade the mirror and state schemas", command_migrate},
     {"check-config", "[FILE]",

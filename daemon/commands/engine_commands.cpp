@@ -1,6 +1,5 @@
 // The commands that need the mirror and the sync engine: argument parsing lives in arguments.cpp,
-// the work in daemon/operations.cpp; this file connects the two. Push-back (outbox) is the one
-// part not built yet.
+// the work in daemon/operations.cpp; this file connects the two.
 
 #include "daemon/app.hpp"
 #include "daemon/commands/arguments.hpp"
@@ -68,11 +67,17 @@ int command_reconcile(const invocation& inv) {
 }
 
 int command_outbox(const invocation& inv) {
-    (void)parse_outbox(inv.args);
-    if (!load_config_for(inv, inv.config_path)) return exit_config;
-    inv.err << "kayako-sync: 'outbox' is not implemented yet in this build (push-back has not "
-               "landed; the configuration is valid)\n";
-    return exit_software;
+    const auto args = parse_outbox(inv.args);
+    auto cfg = load_config_for(inv, inv.config_path);
+    if (!cfg) return exit_config;
+    const char* action = "list";
+    switch (args.act) {
+        case outbox_args::action::list: action = "list"; break;
+        case outbox_args::action::retry: action = "retry"; break;
+        case outbox_args::action::discard: action = "discard"; break;
+        case outbox_args::action::dry_run: action = "dry-run"; break;
+    }
+    return do_outbox(*cfg, action, args.id, inv.out, inv.err);
 }
 
 int command_feed(const invocation& inv) {

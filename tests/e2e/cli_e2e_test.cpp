@@ -9,12 +9,20 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <thread>
+
+extern char** environ;
 
 namespace {
 
@@ -41,6 +49,60 @@ process_result run_binary(const std::vector<std::string>& args,
     std::ifstream in(out_file);
     r.output.assign(std::istreambuf_iterator<char>(in), {});
     return r;
+}
+
+// The daemon (`run`) in the background; SIGTERM and reaped by stop(), SIGKILLed if a test fails
+// before that.
+class daemon_process {
+public:
+    daemon_process(const std::vector<std::string>& args, const fs::path& log_file) : log_(log_file) {
+        // Everything exec needs is built before fork (the test process has threads).
+        std::vector<std::string> argv_s{KSYNC_BINARY};
+        argv_s.insert(argv_s.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& a : argv_s) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+            ::execve(KSYNC_BINARY, argv.data(), environ);
+            ::_exit(127);
+        }
+        ::close(fd);
+    }
+    ~daemon_process() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+    }
+    int stop() {
+        ::kill(pid_, SIGTERM);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    std::string log() const {
+        std::ifstream in(log_);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+
+private:
+    pid_t pid_ = -1;
+    fs::path log_;
+};
+
+// Polls `ok` every 100 ms for up to `limit` (a generous ceiling, not a timing assertion).
+bool eventually(const std::function<bool()>& ok, std::chrono::seconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < end) {
+        if (ok()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return ok();
 }
 
 class cli_e2e : public test::pg_suite {
@@ -74,6 +136,37 @@ protected:
     void TearDown() override {
         emu->stop();
         fs::remove_all(dir);
+    }
+
+    // Push-back on, with a periodic sweep so rare that only NOTIFY can wake the worker in a test.
+    void enable_push() {
+        std::ofstream cfg(dir / "ksync.yaml", std::ios::app);
+        cfg << "push:\n  enabled: true\n  sweep_interval: 1h\n";
+    }
+    std::string config() const { return (dir / "ksync.yaml").string(); }
+
+    std::string value(const std::string& query) {
+        pqxx::connection c{db().dsn()};
+        pqxx::read_transaction tx{c};
+        const auto r = tx.exec(query);
+        if (r.empty() || r[0][0].is_null()) return "<null>";
+        return r[0][0].c_str();
+    }
+    void sql(const std::string& statement) {
+        pqxx::connection c{db().dsn()};
+        pqxx::work tx{c};
+        tx.exec(statement);
+        tx.commit();
+    }
+    // Successful POSTs to `path` whose form field `field` equals `v` (the emulator's request log).
+    int posts_with(const std::string& path, const std::string& field, const std::string& v) {
+        int n = 0;
+        for (const auto& e : emu->api().request_log()) {
+            if (e.method != "POST" || e.path != path || e.status != 200) continue;
+            for (const auto& [k, x] : e.fields)
+                if (k == field && x == v) ++n;
+        }
+        return n;
     }
 
     fs::path dir;
@@ -124,13 +217,74 @@ TEST_F(cli_e2e, status_reports_streams_and_the_feed) {
     ASSERT_EQ(run_binary({"--config", config, "once"}, {}, dir).exit_code, 0);
     auto status = run_binary({"--config", config, "status"}, {}, dir);
     ASSERT_EQ(status.exit_code, 0) << status.output;
-    EXPECT_NE(status.output.find("schema version 3"), std::string::npos) << status.output;
+    EXPECT_NE(status.output.find("schema version 4"), std::string::npos) << status.output;
     EXPECT_NE(status.output.find("tickets"), std::string::npos) << status.output;
     auto json = run_binary({"--config", config, "status", "--json"}, {}, dir);
     ASSERT_EQ(json.exit_code, 0) << json.output;
     EXPECT_NE(json.output.find("\"feed_position\""), std::string::npos) << json.output;
     auto bad = run_binary({"--config", (dir / "missing.yaml").string(), "status"}, {}, dir);
     EXPECT_EQ(bad.exit_code, 78) << bad.output;
+}
+
+TEST_F(cli_e2e, run_pushes_a_local_update_woken_by_notify_alone) {
+    enable_push();
+    ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
+    daemon_process d({"--config", config(), "run"}, dir / "run.log");
+    ASSERT_TRUE(eventually(
+        [&] {
+            return value("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                         " AND query LIKE 'LISTEN %outbox%'") != "0";
+        },
+        std::chrono::seconds(60)))
+        << d.log();
+    const auto id = std::stoll(value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0"));
+    const auto current = emu->api().read([id](const emulator::helpdesk& m) { return m.find_ticket(id)->ticketstatusid; });
+    const auto next = std::stoll(value("SELECT min(id) FROM kayako.ticket_statuses WHERE id <> " + std::to_string(current)));
+    sql("UPDATE kayako.tickets SET status_id = " + std::to_string(next) + " WHERE id = " + std::to_string(id));
+
+    EXPECT_TRUE(eventually(
+        [&] { return emu->api().read([id](const emulator::helpdesk& m) { return m.find_ticket(id)->ticketstatusid; }) == next; },
+        std::chrono::seconds(60)))
+        << d.log();
+    EXPECT_TRUE(eventually(
+        [&] {
+            return value("SELECT state FROM kayako_sync.outbox ORDER BY id DESC LIMIT 1") == "done" &&
+                   value("SELECT status_id FROM kayako.tickets WHERE id = " + std::to_string(id)) == std::to_string(next);
+        },
+        std::chrono::seconds(60)))
+        << d.log();
+    EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// A crash at each step of a push (after the claim, after Kayako answered but before the result
+// is committed, after the commit), then a restart: every row done, one successful POST each.
+TEST_F(cli_e2e, a_crash_at_each_push_step_then_a_restart_posts_everything_exactly_once) {
+    enable_push();
+    ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
+    for (const std::string point : {"push_claimed", "push_sent", "push_recorded"}) {
+        SCOPED_TRACE(point);
+        sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, department_id,"
+            " status_id, priority_id, type_id, auto_user) SELECT 'crash " + point + "', 'Cy', 'cy@example.com',"
+            " 'body', (SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'),"
+            " min(s.id), min(p.id), min(t.id), true"
+            " FROM kayako.ticket_statuses s, kayako.ticket_priorities p, kayako.ticket_types t");
+        sql("INSERT INTO kayako_sync.intake_posts (intake_ticket_id, contents, staff_id)"
+            " SELECT max(id), 'post " + point + "', (SELECT min(id) FROM kayako.staff) FROM kayako_sync.intake_tickets");
+        sql("INSERT INTO kayako_sync.intake_users (full_name, emails, password, user_group_id) VALUES"
+            " ('user " + point + "', '{" + point + "@example.com}', 'pw', (SELECT min(id) FROM kayako.user_groups WHERE group_type = 'registered'))");
+
+        auto crashed = run_binary({"--config", config(), "once", "--stream", "push"},
+                                  {"KSYNC_FAILPOINT=" + point}, dir);
+        ASSERT_EQ(crashed.exit_code, 137) << crashed.output;
+        auto rerun = run_binary({"--config", config(), "once", "--stream", "push"}, {}, dir);
+        ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+
+        EXPECT_EQ(value("SELECT string_agg(DISTINCT state, ',') FROM kayako_sync.outbox"), "done") << rerun.output;
+        EXPECT_EQ(posts_with("/Tickets/Ticket", "subject", "crash " + point), 1);
+        EXPECT_EQ(posts_with("/Tickets/TicketPost", "contents", "post " + point), 1);
+        EXPECT_EQ(posts_with("/Base/User", "fullname", "user " + point), 1);
+        EXPECT_EQ(value("SELECT count(*) FROM kayako_sync.intake_tickets WHERE kayako_id IS NULL"), "0");
+    }
 }
 
 }  // namespace

@@ -1,0 +1,110 @@
+#pragma once
+// The push worker (design.md "Push-back"): drains the outbox into Kayako.
+//
+// For each claimed row (the claim is committed before anything is sent):
+//   update  Get the object, decide every changed column against Kayako's current value (plan.hpp),
+//           PUT what is left, compare Kayako's answer with what was sent (a ticket PUT ignores
+//           invalid values silently), record the answer in the mirror, the row done, and the
+//           local-source feed event, in one transaction.
+//   create  if a POST may already have gone out (an earlier claim died, or the outcome was
+//           unknown) Kayako is searched for the object first; found: adopted, several: in_doubt,
+//           none: POST. A POST with an unknown outcome is never resent blindly.
+// Failures: 400/404 are final (failed, Kayako's message kept); anything else goes back to
+// pending with a capped backoff, up to max_attempts; an open breaker costs no attempt.
+//
+// It wakes on the outbox's NOTIFY channel (a LISTEN connection of its own, on its own thread:
+// libpqxx blocks) and sweeps periodically in case a notification was missed.
+#include "config/config.hpp"
+#include "connectors/kayako/client.hpp"
+#include "connectors/postgres/connection.hpp"
+#include "connectors/postgres/outbox_repository.hpp"
+
+#include <spdlog/logger.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace ksync::push {
+
+struct worker_options {
+    config::conflict_policy policy = config::conflict_policy::kayako_wins;
+    std::chrono::milliseconds sweep_interval{30000};  // 0: only NOTIFY wakes the worker
+    int max_attempts = 10;
+    std::chrono::seconds lease{600};  // a live session's claim is taken over after this long
+    std::size_t batch = 20;
+};
+
+struct worker_stats {
+    std::uint64_t done = 0, failed = 0, in_doubt = 0, held = 0, retried = 0, adopted = 0;
+    std::uint64_t conflicts = 0, wakeups = 0;
+};
+
+// Crash tests: called at "claimed" (claim committed), "sent" (Kayako answered, nothing recorded
+// yet) and "recorded" (result committed).
+using failpoint_fn = std::function<void(std::string_view point)>;
+
+class worker {
+public:
+    worker(boost::asio::any_io_executor ex, pg::outbox_repository& outbox, kayako::client& kayako,
+           worker_options opts, std::shared_ptr<spdlog::logger> log);
+    ~worker();
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+
+    // Starts the LISTEN thread (its own connection) for `channel`.
+    void listen(pg::connection_options conn, std::string channel);
+
+    // Runs until cancelled: drain, then wait for a NOTIFY or the sweep interval.
+    boost::asio::awaitable<void> run();
+
+    // Processes every row that may go now; returns the number of rows handled.
+    boost::asio::awaitable<std::size_t> drain();
+
+    void wake();  // thread-safe
+    void set_failpoint(failpoint_fn f) { failpoint_ = std::move(f); }
+    [[nodiscard]] const worker_stats& stats() const noexcept { return stats_; }
+
+private:
+    boost::asio::awaitable<void> process(pg::outbox_row row);
+    boost::asio::awaitable<void> process_update(pg::outbox_row row);
+    boost::asio::awaitable<void> process_create(pg::outbox_row row);
+    boost::asio::awaitable<void> handle_error(pg::outbox_row row, std::exception_ptr e,
+                                              bool maybe_sent_if_unknown, bool maybe_sent_before);
+    boost::asio::awaitable<void> record(pg::outbox_row row, pg::push_result result);
+    void failpoint(std::string_view point) const {
+        if (failpoint_) failpoint_(point);
+    }
+    void listen_loop(pg::connection_options conn, std::string channel);
+
+    // What a search for an already-created object found.
+    struct search_result {
+        enum class kind { none, one, several } what = kind::none;
+        std::int64_t id = 0;
+        pg::push_result found;  // for kind::one: the mirror rows and ids to record
+        std::size_t matches = 0;
+    };
+    boost::asio::awaitable<search_result> search_created(const pg::outbox_row& row);
+
+    boost::asio::any_io_executor ex_;
+    pg::outbox_repository& outbox_;
+    kayako::client& kayako_;
+    worker_options opts_;
+    std::shared_ptr<spdlog::logger> log_;
+    boost::asio::steady_timer timer_;
+    std::atomic<bool> woken_{false};
+    std::atomic<bool> stop_listen_{false};
+    std::thread listener_;
+    failpoint_fn failpoint_;
+    worker_stats stats_;
+};
+
+}  // namespace ksync::push
