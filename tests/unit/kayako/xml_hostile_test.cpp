@@ -69,7 +69,9 @@ std::string expect_xml_error(const std::string& doc, const std::string& forbidde
         ADD_FAILURE() << "expected xml_error, got: " << e.what();
     }
     EXPECT_LT(max_rss_kib() - before, rss_ceiling_kib) << "memory grew while rejecting the document";
-    if (!forbidden.empty()) EXPECT_EQ(message.find(forbidden), std::string::npos) << message;
+    if (!forbidden.empty()) {
+        EXPECT_EQ(message.find(forbidden), std::string::npos) << message;
+    }
     return message;
 }
 
