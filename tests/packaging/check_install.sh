@@ -3,7 +3,8 @@
 #   tests/packaging/check_install.sh BUILD_DIR
 # Needs: a built kayako-sync in BUILD_DIR, $KSYNC_TEST_PG_DSN (scripts/lib/pg.sh's pg_start),
 # systemd-analyze, cpack, dpkg-deb, dpkg-shlibdeps, psql and unprivileged user namespaces
-# (unshare -r). No root. Run by ctest as the `packaging` label (scripts/test -L packaging).
+# (unshare -r). No root (only write access to BUILD_DIR, where cmake --install writes its
+# install_manifest_runtime.txt). Run by ctest as the `packaging` label (scripts/test -L packaging).
 #
 #  1. cmake --install BUILD --component runtime into a scratch DESTDIR; the files installed are
 #     exactly the documented layout (cmake/KsyncPackaging.cmake, README "Install and run under
