@@ -11,6 +11,9 @@
 #include <fmt/format.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <pqxx/pqxx>
 
@@ -78,10 +81,16 @@ void install_failpoint(push::worker& worker) {
         worker.set_failpoint([fp](std::string_view at) { fp("push_" + std::string(at)); });
 }
 
+struct leadership {
+    static constexpr std::chrono::seconds poll{5};  // a standby takes over within about this
+    bool leader = false;
+};
+
 push::worker_options push_options_of(const config::config& cfg) {
     push::worker_options o;
     o.policy = cfg.push.on_conflict;
-    o.sweep_interval = std::chrono::duration_cast<std::chrono::milliseconds>(cfg.push.sweep_interval);
+    o.sweep_interval =
+        std::chrono::duration_cast<std::chrono::milliseconds>(cfg.push.sweep_interval);
     o.max_attempts = cfg.push.max_attempts;
     return o;
 }
@@ -135,8 +144,19 @@ int do_once(const config::config& cfg, const once_options& opts, std::ostream& o
             if (opts.streams.empty()) return true;
             return std::find(opts.streams.begin(), opts.streams.end(), name) != opts.streams.end();
         };
+        bool syncs = opts.streams.empty();
+        for (const auto& n : opts.streams) syncs = syncs || n != "push";
         auto pass = [&]() -> asio::awaitable<std::vector<sync::stream_report>> {
             std::vector<sync::stream_report> reports;
+            // Only one process polls a helpdesk at a time (a running daemon holds the lock).
+            bool leader = !syncs;
+            if (syncs) leader = co_await s.mirror.try_acquire_leadership();
+            if (!leader)
+                throw std::runtime_error(
+                    "another kayako-sync (a running daemon?) is the leader of " +
+                    cfg.postgres.state_schema +
+                    ": it holds the advisory lock; stop it first (`once --stream push` needs no "
+                    "lock)");
             auto note = [&](sync::stream_report r) {
                 if (opts.progress) {
                     const auto secs =
@@ -153,10 +173,12 @@ int do_once(const config::config& cfg, const once_options& opts, std::ostream& o
             if (want("reconcile")) note(co_await s.engine.reconcile_tickets());
             if (pusher && want("push")) {
                 const auto n = co_await pusher->drain();
-                out << fmt::format("push: {} outbox rows handled ({} done, {} failed, {} in doubt, {} held)",
-                                       n, pusher->stats().done, pusher->stats().failed,
-                                       pusher->stats().in_doubt, pusher->stats().held)
-                        << std::endl;
+                out << fmt::format(
+                           "push: {} outbox rows handled ({} done, {} failed, {} in doubt, {} "
+                           "held)",
+                           n, pusher->stats().done, pusher->stats().failed,
+                           pusher->stats().in_doubt, pusher->stats().held)
+                    << std::endl;
             }
             co_return reports;
         };
@@ -205,43 +227,115 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
         return js;
     };
     auto& eng = s->engine;
+    // Leadership (reliability.md §6): several daemons may serve one helpdesk; the one holding the
+    // advisory lock (fenced in every write) polls Kayako, the others stand by, and all drain the
+    // outbox. A stream job of a standby returns at once.
+    auto lead = std::make_shared<leadership>();
     // Each stream is one job; a failure backs that job off and never stops another.
-    auto lookups = [&eng]() -> asio::awaitable<void> { co_await eng.sync_lookups(); };
-    auto organizations = [&eng]() -> asio::awaitable<void> { co_await eng.sync_organizations(); };
-    auto users_new = [&eng]() -> asio::awaitable<void> { co_await eng.sync_users(false); };
-    auto users_full = [&eng]() -> asio::awaitable<void> { co_await eng.sync_users(true); };
-    auto tickets = [&eng]() -> asio::awaitable<void> { co_await eng.sync_tickets(); };
-    auto reconcile = [&eng]() -> asio::awaitable<void> { co_await eng.reconcile_tickets(); };
+    auto lookups = [&eng, lead]() -> asio::awaitable<void> {
+        if (lead->leader) co_await eng.sync_lookups();
+    };
+    auto organizations = [&eng, lead]() -> asio::awaitable<void> {
+        if (lead->leader) co_await eng.sync_organizations();
+    };
+    auto users_new = [&eng, lead]() -> asio::awaitable<void> {
+        if (lead->leader) co_await eng.sync_users(false);
+    };
+    auto users_full = [&eng, lead]() -> asio::awaitable<void> {
+        if (lead->leader) co_await eng.sync_users(true);
+    };
+    auto tickets = [&eng, lead]() -> asio::awaitable<void> {
+        if (lead->leader) co_await eng.sync_tickets();
+    };
+    auto reconcile = [&eng, lead]() -> asio::awaitable<void> {
+        if (lead->leader) co_await eng.reconcile_tickets();
+    };
     const auto& st = cfg.streams;
-    if (st.lookups.enabled) rt.add_job("lookups", schedule(st.lookups), lookups);
-    if (st.organizations.enabled)
+    std::vector<std::string> start_jobs;  // run at once when this daemon becomes the leader
+    if (st.lookups.enabled) {
+        rt.add_job("lookups", schedule(st.lookups), lookups);
+        start_jobs.push_back("lookups");
+    }
+    if (st.organizations.enabled) {
         rt.add_job("organizations", schedule(st.organizations), organizations);
+        start_jobs.push_back("organizations");
+    }
     if (st.users.enabled) {
         rt.add_job("users", schedule(st.users), users_new);
         auto full = schedule(st.users);
         full.interval = st.users.full_scan_interval;
         rt.add_job("users-full-scan", full, users_full);
+        start_jobs.push_back("users");
+        start_jobs.push_back("users-full-scan");
     }
-    if (st.tickets.enabled) rt.add_job("tickets", schedule(st.tickets), tickets);
+    if (st.tickets.enabled) {
+        rt.add_job("tickets", schedule(st.tickets), tickets);
+        start_jobs.push_back("tickets");
+    }
     if (st.reconcile.enabled) {
         auto rs = schedule(st.reconcile);
         rs.run_at_start = false;  // the backfill covers the start; reconcile is the slow safety net
         rt.add_job("reconcile", rs, reconcile);
     }
+    auto* mirror = &s->mirror;
+    auto lead_log = logs.make("leader");
+    auto leadership_loop = [&rt, mirror, lead, lead_log, start_jobs]() -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        bool said_standby = false;
+        for (;;) {
+            std::string problem;
+            try {
+                bool held = lead->leader;
+                if (held) held = co_await mirror->leadership_held();
+                if (lead->leader && !held) {
+                    lead->leader = false;
+                    lead_log->warn(
+                        "lost the leadership (the database session holding the lock "
+                        "ended); syncing stops until it is taken again");
+                    rt.refresh_status(true);
+                }
+                bool acquired = false;
+                if (!lead->leader) acquired = co_await mirror->try_acquire_leadership();
+                if (acquired) {
+                    lead->leader = true;
+                    said_standby = false;
+                    lead_log->info("this daemon is the leader: polling Kayako");
+                    for (const auto& j : start_jobs) rt.run_now(j);
+                    rt.refresh_status(true);
+                } else if (!lead->leader && !said_standby) {
+                    said_standby = true;
+                    lead_log->info(
+                        "another daemon is the leader: standing by (push-back still "
+                        "runs here), trying every {} s",
+                        leadership::poll.count());
+                    rt.refresh_status(true);
+                }
+            } catch (const std::exception& e) {
+                problem = e.what();
+            }
+            if (!problem.empty()) lead_log->warn("leadership check failed: {}", problem);
+            timer.expires_after(leadership::poll);
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+    };
+    rt.spawn("leadership", leadership_loop, /*critical=*/true);
     // Push-back: woken by the outbox's NOTIFY (its own LISTEN connection), swept periodically.
     std::unique_ptr<push::worker> pusher;
     if (cfg.push.enabled) {
         pusher = std::make_unique<push::worker>(ioc.get_executor(), s->outbox, s->kayako,
                                                 push_options_of(cfg), logs.make("push"));
         install_failpoint(*pusher);
-        pusher->listen(pg_connection_options(cfg.postgres), pg::push_channel(schema_names_of(cfg.postgres)));
+        pusher->listen(pg_connection_options(cfg.postgres),
+                       pg::push_channel(schema_names_of(cfg.postgres)));
         auto* p = pusher.get();
-        rt.spawn("push", [p]() { return p->run(); }, /*critical=*/true);
+        rt.spawn(
+            "push", [p]() { return p->run(); }, /*critical=*/true);
     } else {
         log->info("push-back is off (push.enabled: false): local edits stay queued in the outbox");
     }
     auto* kayako = &s->kayako;
-    rt.set_status_provider([kayako]() -> std::string {
+    rt.set_status_provider([kayako, lead]() -> std::string {
+        if (!lead->leader) return "standby (another daemon is the leader)";
         const auto st_ = kayako->breaker_state();
         if (st_ == kayako::circuit_breaker::state::closed) return "";
         const auto wait = std::chrono::duration_cast<std::chrono::seconds>(
@@ -443,21 +537,25 @@ std::string dry_run_line(const pg::outbox_row& row) {
         const auto ticket = intake_target_ticket(intake, &intake_ticket);
         // The ticket id is known once its intake ticket is created; 0 stands in for it here.
         const kayako::id_t tid = ticket.value_or(0);
-        std::string line = row.entity == "posts"
-                               ? describe_call("POST", "/Tickets/TicketPost",
-                                               kayako::post_create_fields(post_from_intake(intake, tid)))
-                               : describe_call("POST", "/Tickets/TicketNote",
-                                               kayako::note_create_fields(note_from_intake(intake, tid)));
+        std::string line =
+            row.entity == "posts"
+                ? describe_call("POST", "/Tickets/TicketPost",
+                                kayako::post_create_fields(post_from_intake(intake, tid)))
+                : describe_call("POST", "/Tickets/TicketNote",
+                                kayako::note_create_fields(note_from_intake(intake, tid)));
         if (!ticket && intake_ticket)
-            line += "   (ticketid: the id Kayako gives intake ticket " + std::to_string(*intake_ticket) + ")";
+            line += "   (ticketid: the id Kayako gives intake ticket " +
+                    std::to_string(*intake_ticket) + ")";
         return search + line;
     }
     if (row.entity == "users")
         return search + describe_call("POST", "/Base/User",
-                                      kayako::user_create_fields(user_from_intake(intake, ksync::secret("x"))));
+                                      kayako::user_create_fields(
+                                          user_from_intake(intake, ksync::secret("x"))));
     if (row.entity == "organizations")
-        return search + describe_call("POST", "/Base/UserOrganization",
-                                      kayako::organization_fields_params(organization_from_intake(intake)));
+        return search +
+               describe_call("POST", "/Base/UserOrganization",
+                             kayako::organization_fields_params(organization_from_intake(intake)));
     return "(" + row.operation + " of " + row.entity + " is not pushed)";
 }
 
@@ -471,8 +569,8 @@ int do_outbox(const config::config& cfg, const std::string& action, std::int64_t
         stack s(cfg, ioc, logs);
         check_schema(s, cfg);
         if (action == "retry" || action == "discard") {
-            const bool ok = run_to_completion(ioc, action == "retry" ? s.outbox.retry(id)
-                                                                     : s.outbox.discard(id));
+            const bool ok = run_to_completion(
+                ioc, action == "retry" ? s.outbox.retry(id) : s.outbox.discard(id));
             if (!ok) {
                 err << "kayako-sync outbox " << action << ": row " << id
                     << (action == "retry" ? " is not failed, in_doubt or held\n"
@@ -496,8 +594,8 @@ int do_outbox(const config::config& cfg, const std::string& action, std::int64_t
                 }
                 out << "#" << r.id << " " << line << "\n";
             }
-            out << n << " call(s) would be made" << (cfg.push.enabled ? "" : " (push.enabled is false: none will be)")
-                << "\n";
+            out << n << " call(s) would be made"
+                << (cfg.push.enabled ? "" : " (push.enabled is false: none will be)") << "\n";
             return 0;
         }
         if (rows.empty()) {
@@ -508,8 +606,9 @@ int do_outbox(const config::config& cfg, const std::string& action, std::int64_t
                            "ENTITY", "OBJECT", "ATTEMPTS", "LAST ERROR");
         for (const auto& r : rows) {
             const std::string object = r.object_id ? std::to_string(*r.object_id)
-                                       : r.remote_id ? std::to_string(*r.remote_id)
-                                       : "intake " + std::to_string(r.intake_id.value_or(0));
+                                       : r.remote_id
+                                           ? std::to_string(*r.remote_id)
+                                           : "intake " + std::to_string(r.intake_id.value_or(0));
             out << fmt::format("{:>8}  {:<9} {:<7} {:<14} {:>10} {:>8}  {}\n", r.id, r.state,
                                r.operation, r.entity, object, r.attempts, r.last_error);
         }

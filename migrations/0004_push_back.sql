@@ -33,6 +33,9 @@ CREATE INDEX outbox_waits_for_idx ON {{state}}.outbox (waits_for) WHERE waits_fo
 CREATE INDEX outbox_open_idx ON {{state}}.outbox (entity, object_id, id)
     WHERE state IN ('pending', 'sending', 'held');
 
+-- The triggers' WHEN clause lets the daemon's own writes through without even calling the
+-- function (the sync writes every row of a first load). The function checks again, for safety.
+--
 -- The mirror row of an edited object no longer equals what Kayako has; its content hash is emptied
 -- so that the next page from Kayako (or the push result) rewrites it.
 CREATE FUNCTION {{state}}.queue_local_edit() RETURNS trigger
@@ -85,13 +88,16 @@ $$;
 COMMENT ON FUNCTION {{state}}.queue_local_edit() IS 'Queues a PUT for an edit of writable mirror columns (TG_ARGV[0]: the writable columns), refuses other edits, lets the daemon''s own writes through.';
 
 CREATE TRIGGER push_local_edit BEFORE INSERT OR UPDATE OR DELETE ON {{mirror}}.tickets
-    FOR EACH ROW EXECUTE FUNCTION {{state}}.queue_local_edit(
+    FOR EACH ROW WHEN (current_setting('kayako_sync.writer', true) IS DISTINCT FROM 'daemon')
+    EXECUTE FUNCTION {{state}}.queue_local_edit(
         '{department_id,status_id,priority_id,type_id,owner_staff_id,subject,full_name,email,user_id}');
 CREATE TRIGGER push_local_edit BEFORE INSERT OR UPDATE OR DELETE ON {{mirror}}.users
-    FOR EACH ROW EXECUTE FUNCTION {{state}}.queue_local_edit(
+    FOR EACH ROW WHEN (current_setting('kayako_sync.writer', true) IS DISTINCT FROM 'daemon')
+    EXECUTE FUNCTION {{state}}.queue_local_edit(
         '{full_name,user_group_id,user_organization_id,salutation,designation,phone,is_enabled,user_role,emails,timezone,enable_dst,sla_plan_id,sla_plan_expires_at,expires_at}');
 CREATE TRIGGER push_local_edit BEFORE INSERT OR UPDATE OR DELETE ON {{mirror}}.organizations
-    FOR EACH ROW EXECUTE FUNCTION {{state}}.queue_local_edit(
+    FOR EACH ROW WHEN (current_setting('kayako_sync.writer', true) IS DISTINCT FROM 'daemon')
+    EXECUTE FUNCTION {{state}}.queue_local_edit(
         '{name,organization_type,address,city,state,postal_code,country,phone,fax,website,sla_plan_id,sla_plan_expires_at}');
 
 -- Every other mirror table is read-only for everyone but the daemon (nothing would push the edit,
@@ -105,7 +111,8 @@ BEGIN
                              'departments', 'ticket_statuses', 'ticket_priorities', 'ticket_types']
     LOOP
         EXECUTE format('CREATE TRIGGER push_local_edit BEFORE INSERT OR UPDATE OR DELETE ON %I.%I'
-                       ' FOR EACH ROW EXECUTE FUNCTION %I.queue_local_edit(%L)',
+                       ' FOR EACH ROW WHEN (current_setting(''kayako_sync.writer'', true) IS DISTINCT FROM ''daemon'')'
+                       ' EXECUTE FUNCTION %I.queue_local_edit(%L)',
                        {{mirror_literal}}, t, {{state_literal}}, '{}');
     END LOOP;
 END

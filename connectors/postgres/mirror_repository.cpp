@@ -122,7 +122,8 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
             "SELECT h.id, h.sub_id FROM pg_temp." + std::string(hashes_table) +
             " h LEFT JOIN LATERAL (SELECT m.content_hash, m.deleted_at FROM " + table +
             " m WHERE m." + k1 + " = h.id" + (k2.empty() ? "" : " AND m." + k2 + " = h.sub_id") +
-            lookup_by_key + ") m ON true"
+            lookup_by_key +
+            ") m ON true"
             " WHERE m.content_hash IS DISTINCT FROM h.content_hash OR m.deleted_at IS NOT NULL";
 
         // Step 2: upsert the staged rows and write their feed rows, in one statement. All parts
@@ -142,8 +143,8 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
             t_row += (t_row.empty() ? "" : ", ") + std::string("t.") + cols[c];
             x_row += (x_row.empty() ? "" : ", ") + std::string("EXCLUDED.") + cols[c];
         }
-        const std::string data_changed = "(t.deleted_at IS NOT NULL OR ROW(" + t_row +
-                                         ") IS DISTINCT FROM ROW(" + x_row + "))";
+        const std::string data_changed =
+            "(t.deleted_at IS NOT NULL OR ROW(" + t_row + ") IS DISTINCT FROM ROW(" + x_row + "))";
         q.upsert =
             "WITH old AS (SELECT o.* FROM pg_temp." + quote_ident(q.stage_table) +
             " s CROSS JOIN LATERAL (SELECT m." + k1 + (k2.empty() ? "" : ", m." + k2) +
@@ -156,8 +157,8 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
             ") DO UPDATE SET " + set_list +
             // A row whose data already equals Kayako's (a local edit undone, a pushed value
             // confirmed) only gets its hash back: no new version, no feed event.
-            "content_hash = EXCLUDED.content_hash, version = t.version + CASE WHEN " + data_changed +
-            " THEN 1 ELSE 0 END, last_changed_at = CASE WHEN " + data_changed +
+            "content_hash = EXCLUDED.content_hash, version = t.version + CASE WHEN " +
+            data_changed + " THEN 1 ELSE 0 END, last_changed_at = CASE WHEN " + data_changed +
             " THEN now() ELSE t.last_changed_at END, deleted_at = NULL"
             " WHERE t.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR t.deleted_at IS NOT "
             "NULL"
@@ -292,7 +293,9 @@ void mirror_repository::write_cursor(pqxx::transaction_base& tx,
                    static_cast<long long>(written));
 }
 
-void mirror_repository::prepare(pqxx::connection& c, entity e) { ensure_temp_tables(c, e); }
+void mirror_repository::prepare(pqxx::connection& c, entity e) {
+    ensure_temp_tables(c, e);
+}
 
 void mirror_repository::begin_write(pqxx::transaction_base& tx) {
     // Echo suppression: the push-back triggers (migrations/0004) queue nothing for the daemon's
@@ -320,9 +323,10 @@ apply_stats mirror_repository::apply_on(pqxx::connection& c, entity e, std::vect
     tx.commit();
     if (log_ && log_->should_log(spdlog::level::debug)) {
         const auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-        log_->debug("apply {}: {} new, {} changed, {} unchanged; {:.1f} ms, cursor+commit {:.1f} ms",
-                    entity_name(e), stats.inserted, stats.updated, stats.unchanged, ms(t1 - t0),
-                    ms(clock::now() - t1));
+        log_->debug(
+            "apply {}: {} new, {} changed, {} unchanged; {:.1f} ms, cursor+commit {:.1f} ms",
+            entity_name(e), stats.inserted, stats.updated, stats.unchanged, ms(t1 - t0),
+            ms(clock::now() - t1));
     }
     return stats;
 }
@@ -381,8 +385,7 @@ apply_stats mirror_repository::apply_in(pqxx::transaction_base& tx, pqxx::connec
             stage.complete();
         }
         call_hook("staged", c);
-        const auto counts =
-            tx.exec(source == change_source::kayako ? q.upsert : q.upsert_local);
+        const auto counts = tx.exec(source == change_source::kayako ? q.upsert : q.upsert_local);
         stats.inserted = counts[0][0].as<std::size_t>();
         stats.updated = counts[0][1].as<std::size_t>();
     }
@@ -635,6 +638,23 @@ boost::asio::awaitable<bool> mirror_repository::try_acquire_leadership() {
     const std::optional<int> pid = co_await db_.run_on(write_slot_, std::move(job));
     if (pid) set_fence(pid);
     co_return pid.has_value();
+}
+
+boost::asio::awaitable<bool> mirror_repository::leadership_held() {
+    const auto expected = fence();
+    if (!expected) co_return false;
+    auto job = [this, pid = *expected](pqxx::connection& c) {
+        pqxx::nontransaction tx{c};
+        const auto r = tx.exec_params(
+            "SELECT pg_backend_pid() = $2 AND EXISTS (SELECT 1 FROM pg_locks WHERE locktype = "
+            "'advisory' AND granted AND pid = pg_backend_pid() AND objsubid = 1"
+            " AND ((classid::bigint << 32) | objid::bigint) = $1)",
+            leader_lock_key(names_), pid);
+        return r[0][0].as<bool>();
+    };
+    const bool held = co_await db_.run_on(write_slot_, std::move(job));
+    if (!held) set_fence(std::nullopt);
+    co_return held;
 }
 
 void mirror_repository::set_fence(std::optional<int> backend_pid) {

@@ -132,6 +132,9 @@ public:
     // success every later write transaction checks that it still runs on that session holding
     // that lock, and throws not_leader otherwise (the connection broke and was replaced).
     boost::asio::awaitable<bool> try_acquire_leadership();
+    // True while the write session is still the one that took the lock and still holds it; when
+    // it is not (the connection broke and was replaced), the fence is cleared and false returned.
+    boost::asio::awaitable<bool> leadership_held();
     // Sets the fence by hand (nullopt: no check). The backend pid of the write session.
     void set_fence(std::optional<int> backend_pid);
     [[nodiscard]] std::optional<int> fence() const;

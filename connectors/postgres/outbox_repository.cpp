@@ -86,28 +86,47 @@ boost::asio::awaitable<std::vector<outbox_row>> outbox_repository::claim(
         ".outbox o"
         " WHERE ((o.state = 'pending' AND o.next_attempt_at <= now())"
         "     OR (o.state = 'sending' AND (o.claimed_at < now() - make_interval(secs => $2)"
-        "         OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = o.claimed_by_pid))))"
-        "   AND NOT EXISTS (SELECT 1 FROM " + st_ +
+        "         OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = "
+        "o.claimed_by_pid))))"
+        "   AND NOT EXISTS (SELECT 1 FROM " +
+        st_ +
         ".outbox p WHERE o.object_id IS NOT NULL AND p.entity = o.entity"
-        "       AND p.object_id = o.object_id AND p.id < o.id AND p.state IN ('pending', 'sending', 'held'))"
-        "   AND (o.waits_for IS NULL OR EXISTS (SELECT 1 FROM " + st_ +
+        "       AND p.object_id = o.object_id AND p.id < o.id AND p.state IN ('pending', "
+        "'sending', 'held'))"
+        "   AND (o.waits_for IS NULL OR EXISTS (SELECT 1 FROM " +
+        st_ +
         ".outbox w WHERE w.id = o.waits_for AND w.state = 'done'))"
         " ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED)"
-        " UPDATE " + st_ +
-        ".outbox o SET state = 'sending', attempts = o.attempts + 1, attempt_id = gen_random_uuid(),"
-        " claimed_at = now(), claimed_by_pid = pg_backend_pid(), maybe_sent = (o.operation = 'create'),"
-        " search_floor = CASE WHEN o.operation <> 'create' THEN NULL WHEN o.search_floor IS NOT NULL"
+        " UPDATE " +
+        st_ +
+        ".outbox o SET state = 'sending', attempts = o.attempts + 1, attempt_id = "
+        "gen_random_uuid(),"
+        " claimed_at = now(), claimed_by_pid = pg_backend_pid(), maybe_sent = (o.operation = "
+        "'create'),"
+        " search_floor = CASE WHEN o.operation <> 'create' THEN NULL WHEN o.search_floor IS NOT "
+        "NULL"
         " THEN o.search_floor ELSE COALESCE(CASE o.entity"
-        "   WHEN 'tickets' THEN (SELECT max(id) FROM " + mi_ + ".tickets)"
-        "   WHEN 'posts' THEN (SELECT max(id) FROM " + mi_ + ".posts)"
-        "   WHEN 'notes' THEN (SELECT max(id) FROM " + mi_ + ".notes)"
-        "   WHEN 'users' THEN (SELECT max(id) FROM " + mi_ + ".users)"
-        "   WHEN 'organizations' THEN (SELECT max(id) FROM " + mi_ + ".organizations) END, 0) END"
-        " FROM c WHERE o.id = c.id RETURNING " + std::string(row_columns) + ", c.was_maybe_sent";
+        "   WHEN 'tickets' THEN (SELECT max(id) FROM " +
+        mi_ +
+        ".tickets)"
+        "   WHEN 'posts' THEN (SELECT max(id) FROM " +
+        mi_ +
+        ".posts)"
+        "   WHEN 'notes' THEN (SELECT max(id) FROM " +
+        mi_ +
+        ".notes)"
+        "   WHEN 'users' THEN (SELECT max(id) FROM " +
+        mi_ +
+        ".users)"
+        "   WHEN 'organizations' THEN (SELECT max(id) FROM " +
+        mi_ +
+        ".organizations) END, 0) END"
+        " FROM c WHERE o.id = c.id RETURNING " +
+        std::string(row_columns) + ", c.was_maybe_sent";
     auto job = [sql, n, lease](pqxx::connection& c) {
         pqxx::work tx{c};
-        const auto r = tx.exec_params(sql, static_cast<long long>(n),
-                                      static_cast<double>(lease.count()));
+        const auto r =
+            tx.exec_params(sql, static_cast<long long>(n), static_cast<double>(lease.count()));
         tx.commit();
         std::vector<outbox_row> out;
         for (const auto& row : r) {
@@ -126,19 +145,22 @@ boost::asio::awaitable<std::size_t> outbox_repository::sweep() {
     auto job = [st](pqxx::connection& c) {
         pqxx::work tx{c};
         std::size_t changed = 0;
-        changed += tx.exec("UPDATE " + st +
-                           ".outbox o SET state = 'pending', next_attempt_at = now()"
-                           " WHERE state = 'held' AND NOT EXISTS (SELECT 1 FROM " + st +
-                           ".conflicts c WHERE c.outbox_id = o.id AND c.resolution = 'pending')")
-                       .affected_rows();
+        changed +=
+            tx.exec("UPDATE " + st +
+                    ".outbox o SET state = 'pending', next_attempt_at = now()"
+                    " WHERE state = 'held' AND NOT EXISTS (SELECT 1 FROM " +
+                    st + ".conflicts c WHERE c.outbox_id = o.id AND c.resolution = 'pending')")
+                .affected_rows();
         // A failure travels down a chain (a post waiting for a note waiting for a ticket...).
         for (;;) {
-            const auto n = tx.exec("UPDATE " + st +
-                                   ".outbox o SET state = 'failed', claimed_by_pid = NULL,"
-                                   " last_error = 'waits for outbox row ' || o.waits_for || ', which failed'"
-                                   " WHERE o.state IN ('pending', 'held') AND o.waits_for IN"
-                                   " (SELECT id FROM " + st + ".outbox WHERE state = 'failed')")
-                               .affected_rows();
+            const auto n =
+                tx.exec("UPDATE " + st +
+                        ".outbox o SET state = 'failed', claimed_by_pid = NULL,"
+                        " last_error = 'waits for outbox row ' || o.waits_for || ', which failed'"
+                        " WHERE o.state IN ('pending', 'held') AND o.waits_for IN"
+                        " (SELECT id FROM " +
+                        st + ".outbox WHERE state = 'failed')")
+                    .affected_rows();
             changed += n;
             if (n == 0) break;
         }
@@ -158,21 +180,24 @@ boost::asio::awaitable<std::size_t> outbox_repository::sweep() {
 }
 
 boost::asio::awaitable<bool> outbox_repository::complete(outbox_row row, push_result result) {
-    if (!is_intake_entity(row.entity)) throw std::invalid_argument("not a pushed entity: " + row.entity);
+    if (!is_intake_entity(row.entity))
+        throw std::invalid_argument("not a pushed entity: " + row.entity);
     const std::string st = st_, mi = mi_;
     auto job = [this, st, mi, row, result](pqxx::connection& c) {
         for (const auto& [e, rows] : result.mirror_rows) mirror_.prepare(c, e);
         const std::string remote_id = result.remote_id ? std::to_string(*result.remote_id) : "";
         pqxx::work tx{c};
         mirror_.begin_write(tx);
-        const auto mine = tx.exec_params(
-            "UPDATE " + st +
-                ".outbox SET state = $3, last_error = NULLIF($4, ''), remote_id = COALESCE(NULLIF($5, '')::bigint, remote_id),"
-                " result = $6::jsonb, claimed_by_pid = NULL, maybe_sent = ($3 = 'in_doubt' AND maybe_sent),"
-                " done_at = CASE WHEN $3 = 'done' THEN now() END"
-                " WHERE id = $1 AND attempt_id = $2::uuid AND state = 'sending'",
-            row.id, row.attempt_id, result.final_state, result.error, remote_id,
-            result.result_json);
+        const auto mine =
+            tx.exec_params("UPDATE " + st +
+                               ".outbox SET state = $3, last_error = NULLIF($4, ''), remote_id = "
+                               "COALESCE(NULLIF($5, '')::bigint, remote_id),"
+                               " result = $6::jsonb, claimed_by_pid = NULL, maybe_sent = ($3 = "
+                               "'in_doubt' AND maybe_sent),"
+                               " done_at = CASE WHEN $3 = 'done' THEN now() END"
+                               " WHERE id = $1 AND attempt_id = $2::uuid AND state = 'sending'",
+                           row.id, row.attempt_id, result.final_state, result.error, remote_id,
+                           result.result_json);
         if (mine.affected_rows() != 1) return false;  // taken over or discarded meanwhile
 
         if (result.revert_edit && row.object_id && !row.changed_columns.empty()) {
@@ -195,7 +220,8 @@ boost::asio::awaitable<bool> outbox_repository::complete(outbox_row row, push_re
         }
         if (row.operation == "create" && row.intake_id) {
             tx.exec_params("UPDATE " + st + ".intake_" + row.entity +
-                               " SET state = $2, kayako_id = COALESCE(NULLIF($3, '')::bigint, kayako_id), error = NULLIF($4, ''),"
+                               " SET state = $2, kayako_id = COALESCE(NULLIF($3, '')::bigint, "
+                               "kayako_id), error = NULLIF($4, ''),"
                                " done_at = CASE WHEN $2 = 'done' THEN now() END WHERE id = $1",
                            *row.intake_id, result.final_state, remote_id, result.error);
             if (row.entity == "users" && result.final_state == "done")
@@ -203,14 +229,15 @@ boost::asio::awaitable<bool> outbox_repository::complete(outbox_row row, push_re
                                *row.intake_id);
         }
         for (const auto& k : result.conflicts) {
-            tx.exec_params("INSERT INTO " + st +
-                               ".conflicts (entity, object_id, column_name, base_value, local_value,"
-                               " remote_value, policy, resolution, outbox_id, resolved_at, resolved_by)"
-                               " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9,"
-                               " CASE WHEN $8 = 'pending' THEN NULL ELSE now() END,"
-                               " CASE WHEN $8 = 'pending' THEN NULL ELSE 'policy ' || $7 END)",
-                           row.entity, row.object_id.value_or(0), k.column, k.base, k.local,
-                           k.remote, result.policy, k.resolution, row.id);
+            tx.exec_params(
+                "INSERT INTO " + st +
+                    ".conflicts (entity, object_id, column_name, base_value, local_value,"
+                    " remote_value, policy, resolution, outbox_id, resolved_at, resolved_by)"
+                    " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9,"
+                    " CASE WHEN $8 = 'pending' THEN NULL ELSE now() END,"
+                    " CASE WHEN $8 = 'pending' THEN NULL ELSE 'policy ' || $7 END)",
+                row.entity, row.object_id.value_or(0), k.column, k.base, k.local, k.remote,
+                result.policy, k.resolution, row.id);
         }
         tx.commit();
         return true;
@@ -250,12 +277,14 @@ boost::asio::awaitable<std::map<std::string, std::string>> outbox_repository::de
     co_return co_await db_.run(std::move(job));
 }
 
-boost::asio::awaitable<std::string> outbox_repository::intake_user_password(std::int64_t intake_id) {
+boost::asio::awaitable<std::string> outbox_repository::intake_user_password(
+    std::int64_t intake_id) {
     const std::string sql = "SELECT password FROM " + st_ + ".intake_users WHERE id = $1";
     auto job = [sql, intake_id](pqxx::connection& c) {
         pqxx::read_transaction tx{c};
         const auto r = tx.exec_params(sql, intake_id);
-        if (r.empty()) throw std::runtime_error("intake user row " + std::to_string(intake_id) + " is gone");
+        if (r.empty())
+            throw std::runtime_error("intake user row " + std::to_string(intake_id) + " is gone");
         return std::string(r[0][0].c_str());
     };
     co_return co_await db_.run(std::move(job));
@@ -273,21 +302,24 @@ boost::asio::awaitable<std::optional<std::int64_t>> outbox_repository::intake_ti
     co_return co_await db_.run(std::move(job));
 }
 
-boost::asio::awaitable<std::vector<std::int64_t>> outbox_repository::adopted_ids(std::string entity_name) {
-    const std::string sql = "SELECT remote_id FROM " + st_ +
-                            ".outbox WHERE entity = $1 AND operation = 'create' AND remote_id IS NOT NULL";
+boost::asio::awaitable<std::vector<std::int64_t>> outbox_repository::adopted_ids(
+    std::string entity_name) {
+    const std::string sql =
+        "SELECT remote_id FROM " + st_ +
+        ".outbox WHERE entity = $1 AND operation = 'create' AND remote_id IS NOT NULL";
     auto job = [sql, entity_name](pqxx::connection& c) {
         pqxx::read_transaction tx{c};
         std::vector<std::int64_t> out;
-        for (const auto& r : tx.exec_params(sql, entity_name)) out.push_back(r[0].as<std::int64_t>());
+        for (const auto& r : tx.exec_params(sql, entity_name))
+            out.push_back(r[0].as<std::int64_t>());
         return out;
     };
     co_return co_await db_.run(std::move(job));
 }
 
 boost::asio::awaitable<std::int64_t> outbox_repository::max_mirror_id(std::string entity_name) {
-    const std::string sql =
-        "SELECT COALESCE(max(id), 0) FROM " + mi_ + "." + quote_ident(checked_spec(entity_name).table);
+    const std::string sql = "SELECT COALESCE(max(id), 0) FROM " + mi_ + "." +
+                            quote_ident(checked_spec(entity_name).table);
     auto job = [sql](pqxx::connection& c) {
         pqxx::read_transaction tx{c};
         return tx.exec(sql)[0][0].as<std::int64_t>();
@@ -295,7 +327,8 @@ boost::asio::awaitable<std::int64_t> outbox_repository::max_mirror_id(std::strin
     co_return co_await db_.run(std::move(job));
 }
 
-boost::asio::awaitable<std::vector<std::int64_t>> outbox_repository::mirror_ids(std::string entity_name) {
+boost::asio::awaitable<std::vector<std::int64_t>> outbox_repository::mirror_ids(
+    std::string entity_name) {
     const std::string sql = "SELECT id FROM " + mi_ + "." +
                             quote_ident(checked_spec(entity_name).table) +
                             " WHERE deleted_at IS NULL ORDER BY id";
@@ -309,7 +342,7 @@ boost::asio::awaitable<std::vector<std::int64_t>> outbox_repository::mirror_ids(
 }
 
 boost::asio::awaitable<std::vector<outbox_row>> outbox_repository::list(bool include_done,
-                                                                       std::size_t limit) {
+                                                                        std::size_t limit) {
     const std::string sql = "SELECT " + std::string(row_columns) + " FROM " + st_ +
                             ".outbox o WHERE $1 OR o.state <> 'done' ORDER BY o.id LIMIT $2";
     auto job = [sql, include_done, limit](pqxx::connection& c) {
@@ -350,7 +383,7 @@ boost::asio::awaitable<bool> outbox_repository::discard(std::int64_t id) {
 }
 
 boost::asio::awaitable<std::string> outbox_repository::mirror_row_json(std::string entity_name,
-                                                                      std::int64_t id) {
+                                                                       std::int64_t id) {
     const std::string sql = "SELECT to_jsonb(t)::text FROM " + mi_ + "." +
                             quote_ident(checked_spec(entity_name).table) + " t WHERE id = $1";
     auto job = [sql, id](pqxx::connection& c) {

@@ -67,13 +67,15 @@ struct push_result {
 
 class outbox_repository {
 public:
-    outbox_repository(db_executor& db, mirror_repository& mirror, std::shared_ptr<spdlog::logger> log);
+    outbox_repository(db_executor& db, mirror_repository& mirror,
+                      std::shared_ptr<spdlog::logger> log);
 
     // Claims up to `n` rows that may go now, oldest first: pending and due, or `sending` under a
     // claim whose session is gone or that is older than `lease`. Changes to one object go in
     // queue order (an earlier unfinished row of the same object blocks the later ones); a row
     // that waits for another goes once that one is done.
-    boost::asio::awaitable<std::vector<outbox_row>> claim(std::size_t n, std::chrono::seconds lease);
+    boost::asio::awaitable<std::vector<outbox_row>> claim(std::size_t n,
+                                                          std::chrono::seconds lease);
 
     // Housekeeping: held rows whose conflicts have all been decided go back to pending; rows
     // waiting for a failed creation fail too. Returns the number of rows changed.
@@ -93,7 +95,8 @@ public:
     // The intake row's password (users only), read at the last moment and never logged.
     boost::asio::awaitable<std::string> intake_user_password(std::int64_t intake_id);
     // The Kayako id of a ticket created from an intake row, once it has one.
-    boost::asio::awaitable<std::optional<std::int64_t>> intake_ticket_kayako_id(std::int64_t intake_ticket_id);
+    boost::asio::awaitable<std::optional<std::int64_t>> intake_ticket_kayako_id(
+        std::int64_t intake_ticket_id);
     // Kayako ids already claimed by finished creations of this entity (so an unknown-outcome
     // search never adopts an object that belongs to another intake row).
     boost::asio::awaitable<std::vector<std::int64_t>> adopted_ids(std::string entity_name);

@@ -91,7 +91,8 @@ status_args parse_status(arg_list args) {
 
 stream_args parse_stream(arg_list args) {
     if (args.empty()) throw usage_error("missing STREAM (streams: " + stream_list() + ")");
-    if (args.size() > 1) throw usage_error("expected one STREAM, got " + std::to_string(args.size()));
+    if (args.size() > 1)
+        throw usage_error("expected one STREAM, got " + std::to_string(args.size()));
     reject_option(args[0]);
     return {checked_stream(args[0])};
 }
@@ -138,12 +139,11 @@ feed_args parse_feed(arg_list args) {
     if (args.size() > 3) throw usage_error("expected NAME [POSITION]");
     feed_args a;
     a.bookmark = args[1];
-    const bool valid_name =
-        !a.bookmark.empty() && a.bookmark.size() <= 63 &&
-        std::all_of(a.bookmark.begin(), a.bookmark.end(), [](char c) {
-            return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '_' || c == '-' || c == '.';
-        });
+    const bool valid_name = !a.bookmark.empty() && a.bookmark.size() <= 63 &&
+                            std::all_of(a.bookmark.begin(), a.bookmark.end(), [](char c) {
+                                return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+                            });
     if (!valid_name) {
         throw usage_error("bookmark NAME is 1 to 63 characters of A-Z a-z 0-9 _ - ., got '" +
                           a.bookmark + "'");

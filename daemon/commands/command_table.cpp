@@ -34,7 +34,9 @@ constexpr std::array<command, 10> table{{
 
 }  // namespace
 
-std::span<const command> command_table() { return table; }
+std::span<const command> command_table() {
+    return table;
+}
 
 const command* find_command(std::string_view name) {
     for (const auto& c : table) {

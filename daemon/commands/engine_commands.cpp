@@ -72,10 +72,18 @@ int command_outbox(const invocation& inv) {
     if (!cfg) return exit_config;
     const char* action = "list";
     switch (args.act) {
-        case outbox_args::action::list: action = "list"; break;
-        case outbox_args::action::retry: action = "retry"; break;
-        case outbox_args::action::discard: action = "discard"; break;
-        case outbox_args::action::dry_run: action = "dry-run"; break;
+        case outbox_args::action::list:
+            action = "list";
+            break;
+        case outbox_args::action::retry:
+            action = "retry";
+            break;
+        case outbox_args::action::discard:
+            action = "discard";
+            break;
+        case outbox_args::action::dry_run:
+            action = "dry-run";
+            break;
     }
     return do_outbox(*cfg, action, args.id, inv.out, inv.err);
 }

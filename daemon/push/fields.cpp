@@ -86,16 +86,22 @@ std::int64_t as_int(const field_values& f, const char* column) {
 std::string as_text(const field_values& f, const char* column) {
     return std::string(f.at(column).as_string());
 }
-kayako::unix_time as_time(const json::value& v) { return v.is_null() ? 0 : v.as_int64(); }
+kayako::unix_time as_time(const json::value& v) {
+    return v.is_null() ? 0 : v.as_int64();
+}
 
 }  // namespace
 
 const std::vector<writable_field>& writable_fields(entity e) {
     switch (e) {
-        case entity::tickets: return ticket_fields;
-        case entity::users: return user_fields;
-        case entity::organizations: return organization_fields;
-        default: return none;
+        case entity::tickets:
+            return ticket_fields;
+        case entity::users:
+            return user_fields;
+        case entity::organizations:
+            return organization_fields;
+        default:
+            return none;
     }
 }
 
@@ -120,18 +126,22 @@ std::int64_t parse_pg_timestamp(std::string_view s) {
     int offset = 0;
     if (pos < s.size()) {
         const char sign = s[pos];
-        if (sign != '+' && sign != '-') throw std::invalid_argument("bad timestamp zone: " + std::string(s));
+        if (sign != '+' && sign != '-')
+            throw std::invalid_argument("bad timestamp zone: " + std::string(s));
         const int oh = digits(s, pos + 1, 2);
         int om = 0;
         if (pos + 3 < s.size()) {
-            if (s[pos + 3] != ':') throw std::invalid_argument("bad timestamp zone: " + std::string(s));
+            if (s[pos + 3] != ':')
+                throw std::invalid_argument("bad timestamp zone: " + std::string(s));
             om = digits(s, pos + 4, 2);
-            if (pos + 6 != s.size()) throw std::invalid_argument("bad timestamp zone: " + std::string(s));
+            if (pos + 6 != s.size())
+                throw std::invalid_argument("bad timestamp zone: " + std::string(s));
         }
         offset = (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60);
     }
     using namespace std::chrono;
-    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)},
+                             day{static_cast<unsigned>(d)}};
     if (!ymd.ok()) throw std::invalid_argument("not a date: " + std::string(s));
     const auto days = sys_days{ymd}.time_since_epoch().count();
     return static_cast<std::int64_t>(days) * 86400 + h * 3600 + mi * 60 + sec - offset;
@@ -242,16 +252,26 @@ field_values remote_values(const kayako::organization& o) {
 kayako::ticket_update to_ticket_update(const field_values& send) {
     kayako::ticket_update u;
     for (const auto& [column, v] : send) {
-        if (column == "department_id") u.departmentid = v.as_int64();
-        else if (column == "status_id") u.ticketstatusid = v.as_int64();
-        else if (column == "priority_id") u.ticketpriorityid = v.as_int64();
-        else if (column == "type_id") u.tickettypeid = v.as_int64();
-        else if (column == "owner_staff_id") u.ownerstaffid = v.as_int64();
-        else if (column == "user_id") u.userid = v.as_int64();
-        else if (column == "subject") u.subject = std::string(v.as_string());
-        else if (column == "full_name") u.fullname = std::string(v.as_string());
-        else if (column == "email") u.email = std::string(v.as_string());
-        else throw std::invalid_argument("tickets." + column + " is not writable");
+        if (column == "department_id")
+            u.departmentid = v.as_int64();
+        else if (column == "status_id")
+            u.ticketstatusid = v.as_int64();
+        else if (column == "priority_id")
+            u.ticketpriorityid = v.as_int64();
+        else if (column == "type_id")
+            u.tickettypeid = v.as_int64();
+        else if (column == "owner_staff_id")
+            u.ownerstaffid = v.as_int64();
+        else if (column == "user_id")
+            u.userid = v.as_int64();
+        else if (column == "subject")
+            u.subject = std::string(v.as_string());
+        else if (column == "full_name")
+            u.fullname = std::string(v.as_string());
+        else if (column == "email")
+            u.email = std::string(v.as_string());
+        else
+            throw std::invalid_argument("tickets." + column + " is not writable");
     }
     return u;
 }
@@ -261,18 +281,30 @@ kayako::user_update to_user_update(const field_values& send) {
     u.fullname = as_text(send, "full_name");
     for (const auto& [column, v] : send) {
         if (column == "full_name") continue;
-        if (column == "user_group_id") u.usergroupid = v.as_int64();
-        else if (column == "user_organization_id") u.userorganizationid = v.as_int64();
-        else if (column == "salutation") u.salutation = std::string(v.as_string());
-        else if (column == "designation") u.designation = std::string(v.as_string());
-        else if (column == "phone") u.phone = std::string(v.as_string());
-        else if (column == "is_enabled") u.isenabled = v.as_bool();
-        else if (column == "user_role") u.userrole = std::string(v.as_string());
-        else if (column == "timezone") u.timezone = std::string(v.as_string());
-        else if (column == "enable_dst") u.enabledst = v.as_bool();
-        else if (column == "sla_plan_id") u.slaplanid = v.as_int64();
-        else if (column == "sla_plan_expires_at") u.slaplanexpiry = as_time(v);
-        else if (column == "expires_at") u.userexpiry = as_time(v);
+        if (column == "user_group_id")
+            u.usergroupid = v.as_int64();
+        else if (column == "user_organization_id")
+            u.userorganizationid = v.as_int64();
+        else if (column == "salutation")
+            u.salutation = std::string(v.as_string());
+        else if (column == "designation")
+            u.designation = std::string(v.as_string());
+        else if (column == "phone")
+            u.phone = std::string(v.as_string());
+        else if (column == "is_enabled")
+            u.isenabled = v.as_bool();
+        else if (column == "user_role")
+            u.userrole = std::string(v.as_string());
+        else if (column == "timezone")
+            u.timezone = std::string(v.as_string());
+        else if (column == "enable_dst")
+            u.enabledst = v.as_bool();
+        else if (column == "sla_plan_id")
+            u.slaplanid = v.as_int64();
+        else if (column == "sla_plan_expires_at")
+            u.slaplanexpiry = as_time(v);
+        else if (column == "expires_at")
+            u.userexpiry = as_time(v);
         else if (column == "emails") {
             std::vector<std::string> emails;
             for (const auto& e : v.as_array()) emails.emplace_back(e.as_string());

@@ -51,7 +51,7 @@ field_values remote_values(const kayako::organization& o);
 
 // What goes on the wire. `send` holds canonical values keyed by column.
 kayako::ticket_update to_ticket_update(const field_values& send);
-kayako::user_update to_user_update(const field_values& send);  // needs full_name
+kayako::user_update to_user_update(const field_values& send);                  // needs full_name
 kayako::organization_fields to_organization_fields(const field_values& send);  // every field
 
 // Short text of a canonical value for logs, conflicts and errors.

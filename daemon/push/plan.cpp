@@ -9,9 +9,12 @@ using pg::entity;
 
 const char* to_string(resolution r) {
     switch (r) {
-        case resolution::kayako: return "kayako";
-        case resolution::local: return "local";
-        case resolution::pending: return "pending";
+        case resolution::kayako:
+            return "kayako";
+        case resolution::local:
+            return "local";
+        case resolution::pending:
+            return "pending";
     }
     return "pending";
 }
@@ -34,9 +37,12 @@ const boost::json::value& at(const field_values& v, const std::string& column, c
 
 resolution by_policy(config::conflict_policy p) {
     switch (p) {
-        case config::conflict_policy::kayako_wins: return resolution::kayako;
-        case config::conflict_policy::local_wins: return resolution::local;
-        case config::conflict_policy::manual: return resolution::pending;
+        case config::conflict_policy::kayako_wins:
+            return resolution::kayako;
+        case config::conflict_policy::local_wins:
+            return resolution::local;
+        case config::conflict_policy::manual:
+            return resolution::pending;
     }
     return resolution::pending;
 }
@@ -62,7 +68,8 @@ update_plan plan_update(entity e, const std::vector<std::string>& changed_column
             continue;
         }
         resolution res;
-        if (auto it = decided.find(column); it != decided.end() && it->second != resolution::pending) {
+        if (auto it = decided.find(column);
+            it != decided.end() && it->second != resolution::pending) {
             res = it->second;
         } else {
             res = by_policy(policy);

@@ -32,9 +32,9 @@ struct conflict {
 };
 
 struct update_plan {
-    field_values send;               // column -> value for the PUT; empty: nothing to send
+    field_values send;                // column -> value for the PUT; empty: nothing to send
     std::vector<conflict> conflicts;  // found now (not those decided before)
-    bool hold = false;               // a manual conflict waits for a person
+    bool hold = false;                // a manual conflict waits for a person
     bool needs_put() const { return !send.empty() && !hold; }
 };
 

@@ -45,8 +45,8 @@ classified classify(std::exception_ptr e) {
         return {failure::unknown_outcome, x.what(), {}};
     } catch (const kayako::kayako_error& x) {
         const int s = x.http_status();
-        const std::string msg = x.server_message().empty() ? std::string(x.what())
-                                                            : x.server_message();
+        const std::string msg =
+            x.server_message().empty() ? std::string(x.what()) : x.server_message();
         if (s == 400 || s == 404) return {failure::rejected, msg, {}};
         if (s == 401 || s == 403) return {failure::auth, msg, std::chrono::seconds(60)};
         return {failure::transient, x.what(), {}};
@@ -143,9 +143,12 @@ pg::push_result failed(std::string error, bool revert) {
 
 const char* policy_name(config::conflict_policy p) {
     switch (p) {
-        case config::conflict_policy::kayako_wins: return "kayako_wins";
-        case config::conflict_policy::local_wins: return "local_wins";
-        case config::conflict_policy::manual: return "manual";
+        case config::conflict_policy::kayako_wins:
+            return "kayako_wins";
+        case config::conflict_policy::local_wins:
+            return "local_wins";
+        case config::conflict_policy::manual:
+            return "manual";
     }
     return "kayako_wins";
 }
@@ -195,7 +198,8 @@ void worker::listen_loop(pg::connection_options conn, std::string channel) {
             wake();  // whatever was queued while nobody listened
             while (!stop_listen_) c.await_notification(1, 0);
         } catch (const std::exception& e) {
-            if (!warned) log_->warn("outbox LISTEN connection failed: {}; retrying every 2 s", e.what());
+            if (!warned)
+                log_->warn("outbox LISTEN connection failed: {}; retrying every 2 s", e.what());
             warned = true;
             for (int i = 0; i < 20 && !stop_listen_; ++i)
                 std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -344,9 +348,9 @@ asio::awaitable<void> worker::process_update(pg::outbox_row row) {
         co_return;
     }
     if (gone) {
-        co_await record(row, failed(row.entity + " " + std::to_string(id) +
-                                        " no longer exists in Kayako",
-                                    true));
+        co_await record(
+            row,
+            failed(row.entity + " " + std::to_string(id) + " no longer exists in Kayako", true));
         co_return;
     }
 
@@ -462,7 +466,8 @@ asio::awaitable<worker::search_result> worker::search_created(const pg::outbox_r
         kayako::ticket_list_query q;
         q.departments.push_back(want.departmentid);
         for (auto s : co_await outbox_.mirror_ids("ticket_statuses")) q.statuses.push_back(s);
-        if (std::find(q.statuses.begin(), q.statuses.end(), want.ticketstatusid) == q.statuses.end())
+        if (std::find(q.statuses.begin(), q.statuses.end(), want.ticketstatusid) ==
+            q.statuses.end())
             q.statuses.push_back(want.ticketstatusid);
         q.count = 100;
         q.sortfield = "ticketid";
@@ -477,11 +482,12 @@ asio::awaitable<worker::search_result> worker::search_created(const pg::outbox_r
                 }
                 if (adopted.count(t.id)) continue;
                 if (lower(t.email) != lower(want.email) || t.subject != want.subject) continue;
-                const auto full = co_await kayako_.get_ticket(t.id, kayako::request_priority::write);
+                const auto full =
+                    co_await kayako_.get_ticket(t.id, kayako::request_priority::write);
                 if (!full || !full->posts || full->posts->empty()) continue;
-                const auto first = std::min_element(
-                    full->posts->begin(), full->posts->end(),
-                    [](const auto& a, const auto& b) { return a.id < b.id; });
+                const auto first =
+                    std::min_element(full->posts->begin(), full->posts->end(),
+                                     [](const auto& a, const auto& b) { return a.id < b.id; });
                 if (first->contents != want.contents) continue;
                 found_one(t.id);
                 out.found.mirror_rows = ticket_rows(*full, true);
@@ -497,7 +503,8 @@ asio::awaitable<worker::search_result> worker::search_created(const pg::outbox_r
         if (!ticket_id) throw std::runtime_error("the post's ticket has no Kayako id yet");
         const std::string contents(intake.at("contents").as_string());
         if (row.entity == "posts") {
-            const auto full = co_await kayako_.get_ticket(*ticket_id, kayako::request_priority::write);
+            const auto full =
+                co_await kayako_.get_ticket(*ticket_id, kayako::request_priority::write);
             if (full && full->posts)
                 for (const auto& p : *full->posts) {
                     if (p.id <= floor || adopted.count(p.id) || p.contents != contents) continue;
@@ -506,7 +513,8 @@ asio::awaitable<worker::search_result> worker::search_created(const pg::outbox_r
                     out.found.mirror_rows.push_back(rows_of(one(p)));
                 }
         } else {
-            const auto notes = co_await kayako_.list_notes(*ticket_id, kayako::request_priority::write);
+            const auto notes =
+                co_await kayako_.list_notes(*ticket_id, kayako::request_priority::write);
             for (const auto& n : notes.records) {
                 if (n.id <= floor || adopted.count(n.id) || n.contents != contents) continue;
                 found_one(n.id);
@@ -516,15 +524,17 @@ asio::awaitable<worker::search_result> worker::search_created(const pg::outbox_r
         }
     } else if (row.entity == "users") {
         std::set<std::string> emails;
-        for (const auto& e : intake.at("emails").as_array()) emails.insert(lower(std::string(e.as_string())));
+        for (const auto& e : intake.at("emails").as_array())
+            emails.insert(lower(std::string(e.as_string())));
         std::int64_t marker = floor + 1;
         for (int pages = 0; pages < 50; ++pages) {
-            const auto page = co_await kayako_.filter_users(marker, 1000, kayako::request_priority::write);
+            const auto page =
+                co_await kayako_.filter_users(marker, 1000, kayako::request_priority::write);
             for (const auto& u : page.records) {
                 if (adopted.count(u.id)) continue;
-                const bool match = std::any_of(u.emails.begin(), u.emails.end(), [&](const auto& m) {
-                    return emails.count(lower(m)) > 0;
-                });
+                const bool match =
+                    std::any_of(u.emails.begin(), u.emails.end(),
+                                [&](const auto& m) { return emails.count(lower(m)) > 0; });
                 if (!match) continue;
                 found_one(u.id);
                 out.found.mirror_rows.clear();
@@ -537,8 +547,7 @@ asio::awaitable<worker::search_result> worker::search_created(const pg::outbox_r
         const std::string name(intake.at("name").as_string());
         const auto page = co_await kayako_.list_organizations();
         for (const auto& o : page.records) {
-            if (o.id <= floor || adopted.count(o.id) || o.name != name)
-                continue;
+            if (o.id <= floor || adopted.count(o.id) || o.name != name) continue;
             found_one(o.id);
             out.found.mirror_rows.clear();
             out.found.mirror_rows.push_back(rows_of(one(o)));
@@ -561,16 +570,18 @@ asio::awaitable<void> worker::process_create(pg::outbox_row row) {
         }
         if (err) {
             const auto c = classify(err);
-            co_await outbox_.reschedule(row, c.kind == failure::breaker_open ? c.delay : backoff(row.attempts),
-                                        "searching Kayako for an earlier POST: " + c.message,
-                                        true, c.kind != failure::breaker_open);
+            co_await outbox_.reschedule(
+                row, c.kind == failure::breaker_open ? c.delay : backoff(row.attempts),
+                "searching Kayako for an earlier POST: " + c.message, true,
+                c.kind != failure::breaker_open);
             ++stats_.retried;
             co_return;
         }
         if (found.what == search_result::kind::several) {
             pg::push_result r;
             r.final_state = "in_doubt";
-            r.error = std::to_string(found.matches) + " objects in Kayako match this " + row.entity +
+            r.error = std::to_string(found.matches) + " objects in Kayako match this " +
+                      row.entity +
                       " creation; check them, then `kayako-sync outbox discard` or `retry` it";
             co_await record(row, std::move(r));
             co_return;
@@ -617,7 +628,8 @@ asio::awaitable<void> worker::process_create(pg::outbox_row row) {
             }
         } else if (row.entity == "users") {
             ksync::secret password{co_await outbox_.intake_user_password(*row.intake_id)};
-            const auto u = co_await kayako_.create_user(user_from_intake(intake, std::move(password)));
+            const auto u =
+                co_await kayako_.create_user(user_from_intake(intake, std::move(password)));
             failpoint("sent");
             result.remote_id = u.id;
             result.mirror_rows.push_back(rows_of(one(u)));
@@ -640,8 +652,8 @@ asio::awaitable<void> worker::process_create(pg::outbox_row row) {
     co_await record(row, std::move(result));
 }
 
-asio::awaitable<void> worker::handle_error(pg::outbox_row row, std::exception_ptr e,
-                                           bool is_post, bool maybe_sent_before) {
+asio::awaitable<void> worker::handle_error(pg::outbox_row row, std::exception_ptr e, bool is_post,
+                                           bool maybe_sent_before) {
     const auto c = classify(e);
     switch (c.kind) {
         case failure::rejected:
@@ -649,9 +661,10 @@ asio::awaitable<void> worker::handle_error(pg::outbox_row row, std::exception_pt
             co_return;
         case failure::unknown_outcome:
             if (is_post) {
-                log_->warn("outbox row {}: {}: the outcome is unknown; Kayako is searched before "
-                           "anything is sent again",
-                           row.id, c.message);
+                log_->warn(
+                    "outbox row {}: {}: the outcome is unknown; Kayako is searched before "
+                    "anything is sent again",
+                    row.id, c.message);
                 ++stats_.retried;
                 // The next claim searches first (maybe_sent), after a short pause that lets a
                 // slow server finish what it received.

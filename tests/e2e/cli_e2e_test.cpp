@@ -55,7 +55,8 @@ process_result run_binary(const std::vector<std::string>& args,
 // before that.
 class daemon_process {
 public:
-    daemon_process(const std::vector<std::string>& args, const fs::path& log_file) : log_(log_file) {
+    daemon_process(const std::vector<std::string>& args, const fs::path& log_file)
+        : log_(log_file) {
         // Everything exec needs is built before fork (the test process has threads).
         std::vector<std::string> argv_s{KSYNC_BINARY};
         argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -84,6 +85,11 @@ public:
         ::waitpid(pid_, &status, 0);
         pid_ = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+    void kill9() {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
     }
     std::string log() const {
         std::ifstream in(log_);
@@ -131,7 +137,7 @@ protected:
             << "  max_in_flight: 4\n  requests_per_second: 1000\n"
             << "postgres:\n  host: 127.0.0.1\n  port: " << port << "\n  dbname: " << db().name()
             << "\n  user: postgres\n  sslmode: disable\n"
-            << "streams:\n  tickets: {page_size: 100}\n";
+            << "streams:\n  tickets: {page_size: 100, interval: 3s, jitter: 1s}\n";
     }
     void TearDown() override {
         emu->stop();
@@ -167,6 +173,17 @@ protected:
                 if (k == field && x == v) ++n;
         }
         return n;
+    }
+
+    // The emulator's control interface: a change made as a staff member would make it.
+    void control(const std::string& method, const std::string& target, const std::string& body) {
+        emulator::http_request r;
+        r.method = method;
+        r.target = target;
+        r.content_type = "application/x-www-form-urlencoded";
+        r.body = body;
+        auto res = emu->api().handle(r);
+        ASSERT_EQ(res.status, 200) << method << " " << target << ": " << res.body;
     }
 
     fs::path dir;
@@ -232,24 +249,35 @@ TEST_F(cli_e2e, run_pushes_a_local_update_woken_by_notify_alone) {
     daemon_process d({"--config", config(), "run"}, dir / "run.log");
     ASSERT_TRUE(eventually(
         [&] {
-            return value("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                         " AND query LIKE 'LISTEN %outbox%'") != "0";
+            return value(
+                       "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND query LIKE 'LISTEN %outbox%'") != "0";
         },
         std::chrono::seconds(60)))
         << d.log();
-    const auto id = std::stoll(value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0"));
-    const auto current = emu->api().read([id](const emulator::helpdesk& m) { return m.find_ticket(id)->ticketstatusid; });
-    const auto next = std::stoll(value("SELECT min(id) FROM kayako.ticket_statuses WHERE id <> " + std::to_string(current)));
-    sql("UPDATE kayako.tickets SET status_id = " + std::to_string(next) + " WHERE id = " + std::to_string(id));
+    const auto id =
+        std::stoll(value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0"));
+    const auto current = emu->api().read(
+        [id](const emulator::helpdesk& m) { return m.find_ticket(id)->ticketstatusid; });
+    const auto next = std::stoll(
+        value("SELECT min(id) FROM kayako.ticket_statuses WHERE id <> " + std::to_string(current)));
+    sql("UPDATE kayako.tickets SET status_id = " + std::to_string(next) +
+        " WHERE id = " + std::to_string(id));
 
     EXPECT_TRUE(eventually(
-        [&] { return emu->api().read([id](const emulator::helpdesk& m) { return m.find_ticket(id)->ticketstatusid; }) == next; },
+        [&] {
+            return emu->api().read([id](const emulator::helpdesk& m) {
+                return m.find_ticket(id)->ticketstatusid;
+            }) == next;
+        },
         std::chrono::seconds(60)))
         << d.log();
     EXPECT_TRUE(eventually(
         [&] {
-            return value("SELECT state FROM kayako_sync.outbox ORDER BY id DESC LIMIT 1") == "done" &&
-                   value("SELECT status_id FROM kayako.tickets WHERE id = " + std::to_string(id)) == std::to_string(next);
+            return value("SELECT state FROM kayako_sync.outbox ORDER BY id DESC LIMIT 1") ==
+                       "done" &&
+                   value("SELECT status_id FROM kayako.tickets WHERE id = " + std::to_string(id)) ==
+                       std::to_string(next);
         },
         std::chrono::seconds(60)))
         << d.log();
@@ -263,15 +291,24 @@ TEST_F(cli_e2e, a_crash_at_each_push_step_then_a_restart_posts_everything_exactl
     ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
     for (const std::string point : {"push_claimed", "push_sent", "push_recorded"}) {
         SCOPED_TRACE(point);
-        sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, department_id,"
-            " status_id, priority_id, type_id, auto_user) SELECT 'crash " + point + "', 'Cy', 'cy@example.com',"
-            " 'body', (SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'),"
+        sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
+            "department_id,"
+            " status_id, priority_id, type_id, auto_user) SELECT 'crash " +
+            point +
+            "', 'Cy', 'cy@example.com',"
+            " 'body', (SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = "
+            "'public'),"
             " min(s.id), min(p.id), min(t.id), true"
             " FROM kayako.ticket_statuses s, kayako.ticket_priorities p, kayako.ticket_types t");
         sql("INSERT INTO kayako_sync.intake_posts (intake_ticket_id, contents, staff_id)"
-            " SELECT max(id), 'post " + point + "', (SELECT min(id) FROM kayako.staff) FROM kayako_sync.intake_tickets");
-        sql("INSERT INTO kayako_sync.intake_users (full_name, emails, password, user_group_id) VALUES"
-            " ('user " + point + "', '{" + point + "@example.com}', 'pw', (SELECT min(id) FROM kayako.user_groups WHERE group_type = 'registered'))");
+            " SELECT max(id), 'post " +
+            point + "', (SELECT min(id) FROM kayako.staff) FROM kayako_sync.intake_tickets");
+        sql("INSERT INTO kayako_sync.intake_users (full_name, emails, password, user_group_id) "
+            "VALUES"
+            " ('user " +
+            point + "', '{" + point +
+            "@example.com}', 'pw', (SELECT min(id) FROM kayako.user_groups WHERE group_type = "
+            "'registered'))");
 
         auto crashed = run_binary({"--config", config(), "once", "--stream", "push"},
                                   {"KSYNC_FAILPOINT=" + point}, dir);
@@ -279,12 +316,212 @@ TEST_F(cli_e2e, a_crash_at_each_push_step_then_a_restart_posts_everything_exactl
         auto rerun = run_binary({"--config", config(), "once", "--stream", "push"}, {}, dir);
         ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
 
-        EXPECT_EQ(value("SELECT string_agg(DISTINCT state, ',') FROM kayako_sync.outbox"), "done") << rerun.output;
+        EXPECT_EQ(value("SELECT string_agg(DISTINCT state, ',') FROM kayako_sync.outbox"), "done")
+            << rerun.output;
         EXPECT_EQ(posts_with("/Tickets/Ticket", "subject", "crash " + point), 1);
         EXPECT_EQ(posts_with("/Tickets/TicketPost", "contents", "post " + point), 1);
         EXPECT_EQ(posts_with("/Base/User", "fullname", "user " + point), 1);
-        EXPECT_EQ(value("SELECT count(*) FROM kayako_sync.intake_tickets WHERE kayako_id IS NULL"), "0");
+        EXPECT_EQ(value("SELECT count(*) FROM kayako_sync.intake_tickets WHERE kayako_id IS NULL"),
+                  "0");
     }
+}
+
+TEST_F(cli_e2e, outbox_commands_list_dry_run_retry_and_discard) {
+    ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
+    sql("TRUNCATE kayako_sync.conflicts, kayako_sync.outbox, kayako_sync.intake_posts,"
+        " kayako_sync.intake_notes, kayako_sync.intake_tickets, kayako_sync.intake_users,"
+        " kayako_sync.intake_organizations");
+    const auto id = value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0");
+    sql("UPDATE kayako.tickets SET subject = 'Needs \"care\" now', status_id = status_id WHERE id "
+        "= " +
+        id);
+    sql("INSERT INTO kayako_sync.intake_users (full_name, emails, password, user_group_id) VALUES"
+        " ('Dry Run', '{dry@example.com}', 'do-not-print-me', 1)");
+
+    auto list = run_binary({"--config", config(), "outbox", "list"}, {}, dir);
+    ASSERT_EQ(list.exit_code, 0) << list.output;
+    EXPECT_NE(list.output.find("pending   update  tickets"), std::string::npos) << list.output;
+    EXPECT_NE(list.output.find("pending   create  users"), std::string::npos) << list.output;
+
+    // Push is off in this config: the dry run shows the calls and says none will be made.
+    auto dry = run_binary({"--config", config(), "outbox", "dry-run"}, {}, dir);
+    ASSERT_EQ(dry.exit_code, 0) << dry.output;
+    EXPECT_NE(dry.output.find("PUT /Tickets/Ticket/" + id + " subject=\"Needs \\\"care\\\" now\""),
+              std::string::npos)
+        << dry.output;
+    EXPECT_NE(
+        dry.output.find("POST /Base/User fullname=\"Dry Run\" usergroupid=1 password=<hidden>"),
+        std::string::npos)
+        << dry.output;
+    EXPECT_EQ(dry.output.find("do-not-print-me"), std::string::npos);
+    EXPECT_NE(dry.output.find("2 call(s) would be made (push.enabled is false: none will be)"),
+              std::string::npos)
+        << dry.output;
+    EXPECT_EQ(emu->api().read([](const emulator::helpdesk& m) {
+        return std::count_if(m.users.begin(), m.users.end(),
+                             [](const auto& u) { return u.fullname == "Dry Run"; });
+    }),
+              0);
+
+    const auto row = value("SELECT min(id) FROM kayako_sync.outbox");
+    auto retry_pending = run_binary({"--config", config(), "outbox", "retry", row}, {}, dir);
+    EXPECT_EQ(retry_pending.exit_code, 1) << retry_pending.output;  // only failed/in_doubt/held
+    auto discard = run_binary({"--config", config(), "outbox", "discard", row}, {}, dir);
+    EXPECT_EQ(discard.exit_code, 0) << discard.output;
+    EXPECT_EQ(value("SELECT state || ': ' || last_error FROM kayako_sync.outbox WHERE id = " + row),
+              "failed: discarded by an operator");
+    auto retry = run_binary({"--config", config(), "outbox", "retry", row}, {}, dir);
+    EXPECT_EQ(retry.exit_code, 0) << retry.output;
+    EXPECT_EQ(value("SELECT state FROM kayako_sync.outbox WHERE id = " + row), "pending");
+    EXPECT_EQ(run_binary({"--config", config(), "outbox", "frobnicate"}, {}, dir).exit_code, 64);
+    sql("TRUNCATE kayako_sync.conflicts, kayako_sync.outbox, kayako_sync.intake_users");
+}
+
+TEST_F(cli_e2e, a_standby_takes_over_when_the_leader_is_killed) {
+    enable_push();  // every daemon drains the outbox, leader or not
+    ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
+    sql("TRUNCATE kayako_sync.conflicts, kayako_sync.outbox, kayako_sync.intake_posts,"
+        " kayako_sync.intake_notes, kayako_sync.intake_tickets, kayako_sync.intake_users,"
+        " kayako_sync.intake_organizations");
+    daemon_process a({"--config", config(), "run"}, dir / "a.log");
+    ASSERT_TRUE(
+        eventually([&] { return a.log().find("this daemon is the leader") != std::string::npos; },
+                   std::chrono::seconds(60)))
+        << a.log();
+    daemon_process b({"--config", config(), "run"}, dir / "b.log");
+    ASSERT_TRUE(eventually([&] { return b.log().find("standing by") != std::string::npos; },
+                           std::chrono::seconds(60)))
+        << b.log();
+    // A second `once` is refused while a daemon leads.
+    auto refused = run_binary({"--config", config(), "once", "--stream", "tickets"}, {}, dir);
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_NE(refused.output.find("is the leader"), std::string::npos) << refused.output;
+
+    sql("INSERT INTO kayako_sync.intake_users (full_name, emails, password, user_group_id) VALUES"
+        " ('failover user', '{failover@example.com}', 'pw',"
+        " (SELECT min(id) FROM kayako.user_groups WHERE group_type = 'registered'))");
+    EXPECT_TRUE(
+        eventually([&] { return value("SELECT state FROM kayako_sync.intake_users") == "done"; },
+                   std::chrono::seconds(60)));
+
+    a.kill9();
+    const auto killed_at = std::chrono::steady_clock::now();
+    const auto id = value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0");
+    control("POST", "/_control/tickets/" + id, "subject=after+the+failover");
+    ASSERT_TRUE(
+        eventually([&] { return b.log().find("this daemon is the leader") != std::string::npos; },
+                   std::chrono::seconds(60)))
+        << b.log();
+    const auto took = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::steady_clock::now() - killed_at);
+    EXPECT_LE(took.count(), 30) << "the standby took over after " << took.count() << " s";
+    EXPECT_TRUE(eventually(
+        [&] {
+            return value("SELECT subject FROM kayako.tickets WHERE id = " + id) ==
+                   "after the failover";
+        },
+        std::chrono::seconds(60)))
+        << b.log();
+
+    EXPECT_EQ(
+        value("SELECT count(*) FROM (SELECT 1 FROM kayako_sync.changes GROUP BY entity, object_id,"
+              " object_sub_id, version HAVING count(*) > 1) d"),
+        "0");
+    EXPECT_EQ(posts_with("/Base/User", "fullname", "failover user"), 1);
+    EXPECT_EQ(b.stop(), 0) << b.log();
+}
+
+// Every command's output and exit status, through the binary; the secret in none of them.
+TEST_F(cli_e2e, every_command_prints_what_it_did_and_exits_accordingly) {
+    const std::string secret = emu->api().options().secret;
+    std::string all_output;
+    auto run = [&](const std::vector<std::string>& args) {
+        std::vector<std::string> full{"--config", config()};
+        full.insert(full.end(), args.begin(), args.end());
+        auto r = run_binary(full, {}, dir);
+        all_output += r.output;
+        return r;
+    };
+    auto migrate = run({"migrate"});
+    EXPECT_EQ(migrate.exit_code, 0) << migrate.output;
+    EXPECT_NE(migrate.output.find("schema version 4"), std::string::npos) << migrate.output;
+    auto again = run({"migrate"});
+    EXPECT_NE(again.output.find("is up to date (version 4)"), std::string::npos) << again.output;
+
+    auto check = run({"check-config"});
+    EXPECT_EQ(check.exit_code, 0) << check.output;
+    EXPECT_NE(check.output.find("secret_file:"), std::string::npos) << check.output;
+    EXPECT_NE(check.output.find("allow_plain_http: true"), std::string::npos) << check.output;
+
+    auto once = run({"once"});
+    EXPECT_EQ(once.exit_code, 0) << once.output;
+    EXPECT_NE(once.output.find("pass complete"), std::string::npos) << once.output;
+
+    auto reconcile = run({"reconcile"});
+    EXPECT_EQ(reconcile.exit_code, 0) << reconcile.output;
+    EXPECT_NE(reconcile.output.find("reconcile:"), std::string::npos) << reconcile.output;
+
+    auto reset = run({"reset-cursor", "tickets"});
+    EXPECT_EQ(reset.exit_code, 0) << reset.output;
+    EXPECT_NE(reset.output.find("cursor of stream tickets removed"), std::string::npos)
+        << reset.output;
+    EXPECT_EQ(value("SELECT count(*) FROM kayako_sync.stream_cursors WHERE stream = 'tickets'"),
+              "0");
+    auto reset_again = run({"resync", "tickets"});
+    EXPECT_EQ(reset_again.exit_code, 0) << reset_again.output;
+    EXPECT_NE(reset_again.output.find("stream tickets had no cursor"), std::string::npos)
+        << reset_again.output;
+    EXPECT_EQ(run({"reset-cursor", "no-such-stream"}).exit_code, 64);
+
+    auto set = run({"feed", "bookmark", "warehouse", "7"});
+    EXPECT_EQ(set.exit_code, 0) << set.output;
+    auto get = run({"feed", "bookmark", "warehouse"});
+    EXPECT_EQ(get.exit_code, 0);
+    EXPECT_TRUE(get.output.ends_with("\n7\n")) << get.output;  // after the plain-http warning
+    EXPECT_EQ(run({"feed", "bookmark", "nobody"}).exit_code, 1);
+
+    auto status = run({"status"});
+    EXPECT_EQ(status.exit_code, 0) << status.output;
+    EXPECT_NE(status.output.find("outbox"), std::string::npos) << status.output;
+
+    EXPECT_EQ(all_output.find(secret), std::string::npos) << "the secret reached the output";
+}
+
+// Each class of invalid configuration exits 78 and names the key.
+TEST_F(cli_e2e, invalid_configurations_exit_78_naming_the_key) {
+    const std::string base = [&] {
+        std::ifstream in(dir / "ksync.yaml");
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    auto try_config = [&](const std::string& name, const std::string& text,
+                          const std::string& key) {
+        const auto path = dir / (name + ".yaml");
+        {
+            std::ofstream out(path);
+            out << text;
+        }
+        auto r = run_binary({"--config", path.string(), "status"}, {}, dir);
+        EXPECT_EQ(r.exit_code, 78) << name << ": " << r.output;
+        EXPECT_NE(r.output.find(key), std::string::npos) << name << ": " << r.output;
+        EXPECT_EQ(r.output.find(emu->api().options().secret), std::string::npos) << name;
+    };
+    try_config("unknown_key", base + "surprise: 1\n", "surprise");
+    try_config("wrong_type", base + "push:\n  enabled: perhaps\n", "push.enabled");
+    try_config("negative_interval", base + "push:\n  sweep_interval: -5s\n", "push.sweep_interval");
+    std::string http_no_opt_in = base;
+    http_no_opt_in.replace(http_no_opt_in.find("  allow_plain_http: true\n"), 25, "");
+    try_config("plain_http", http_no_opt_in, "kayako.base_url");
+    std::string missing_secret = base;
+    missing_secret.replace(missing_secret.find("secret_file: secret"), 19, "secret_file: nowhere");
+    try_config("missing_secret", missing_secret, "kayako.secret_file");
+    {
+        std::ofstream s(dir / "open_secret");
+        s << "x\n";
+    }
+    ::chmod((dir / "open_secret").c_str(), 0644);
+    std::string open_secret = base;
+    open_secret.replace(open_secret.find("secret_file: secret"), 19, "secret_file: open_secret");
+    try_config("world_readable_secret", open_secret, "kayako.secret_file");
 }
 
 }  // namespace

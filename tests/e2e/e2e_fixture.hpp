@@ -68,9 +68,10 @@ protected:
               "staff_groups", "custom_fields", "custom_field_options"})
             tx.exec(std::string("TRUNCATE kayako.") + table);
         tx.exec("TRUNCATE kayako_sync.changes, kayako_sync.stream_cursors, kayako_sync.quarantine");
-        tx.exec("TRUNCATE kayako_sync.conflicts, kayako_sync.outbox, kayako_sync.intake_posts,"
-                " kayako_sync.intake_notes, kayako_sync.intake_tickets, kayako_sync.intake_users,"
-                " kayako_sync.intake_organizations");
+        tx.exec(
+            "TRUNCATE kayako_sync.conflicts, kayako_sync.outbox, kayako_sync.intake_posts,"
+            " kayako_sync.intake_notes, kayako_sync.intake_tickets, kayako_sync.intake_users,"
+            " kayako_sync.intake_organizations");
         tx.commit();
     }
 

@@ -50,9 +50,7 @@ protected:
                                                 logs.logger("push"));
     }
 
-    std::size_t drain() {
-        return test::run_coro(ioc, worker->drain(), std::chrono::minutes(2));
-    }
+    std::size_t drain() { return test::run_coro(ioc, worker->drain(), std::chrono::minutes(2)); }
 
     // As an internal system would: its own connection and transaction.
     void sql(const std::string& statement) {
@@ -72,7 +70,8 @@ protected:
 
     // A live ticket of the mirror (not in the trash).
     std::int64_t some_ticket() {
-        return number("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0 AND deleted_at IS NULL");
+        return number(
+            "SELECT min(id) FROM kayako.tickets WHERE department_id <> 0 AND deleted_at IS NULL");
     }
     emulator::ticket model_ticket(std::int64_t id) {
         return emu->api().read([id](const emulator::helpdesk& m) { return *m.find_ticket(id); });
@@ -99,27 +98,36 @@ TEST_F(push_e2e, a_status_update_reaches_kayako_and_the_mirror_shows_kayakos_ans
     sql("UPDATE kayako.tickets SET status_id = " + std::to_string(new_status) +
         " WHERE id = " + std::to_string(id));
     EXPECT_EQ(value("SELECT state || ' ' || array_to_string(changed_columns, ',') || ' ' || "
-                    "(old_values->>'status_id') || '>' || (new_values->>'status_id') FROM kayako_sync.outbox"),
+                    "(old_values->>'status_id') || '>' || (new_values->>'status_id') FROM "
+                    "kayako_sync.outbox"),
               "pending status_id " + std::to_string(before.ticketstatusid) + ">" +
                   std::to_string(new_status));
     // The edited row no longer claims to be what Kayako has.
-    EXPECT_EQ(value("SELECT length(content_hash) FROM kayako.tickets WHERE id = " + std::to_string(id)), "0");
+    EXPECT_EQ(
+        value("SELECT length(content_hash) FROM kayako.tickets WHERE id = " + std::to_string(id)),
+        "0");
 
     EXPECT_EQ(drain(), 1u);
     EXPECT_EQ(model_ticket(id).ticketstatusid, new_status);
     EXPECT_EQ(calls("PUT", "/Tickets/Ticket/" + std::to_string(id)), 1);
     EXPECT_EQ(value("SELECT state FROM kayako_sync.outbox"), "done");
     // The mirror holds Kayako's answer (its lastactivity moved) with a real hash again.
-    EXPECT_EQ(number("SELECT status_id FROM kayako.tickets WHERE id = " + std::to_string(id)), new_status);
-    EXPECT_EQ(value("SELECT length(content_hash) FROM kayako.tickets WHERE id = " + std::to_string(id)), "32");
-    EXPECT_EQ(number("SELECT extract(epoch FROM last_activity_at)::bigint FROM kayako.tickets WHERE id = " +
-                     std::to_string(id)),
-              model_ticket(id).lastactivity);
+    EXPECT_EQ(number("SELECT status_id FROM kayako.tickets WHERE id = " + std::to_string(id)),
+              new_status);
+    EXPECT_EQ(
+        value("SELECT length(content_hash) FROM kayako.tickets WHERE id = " + std::to_string(id)),
+        "32");
+    EXPECT_EQ(
+        number(
+            "SELECT extract(epoch FROM last_activity_at)::bigint FROM kayako.tickets WHERE id = " +
+            std::to_string(id)),
+        model_ticket(id).lastactivity);
     // One feed event, source local, showing the edit itself.
     const auto events = events_after(feed_before);
     ASSERT_EQ(events.size(), 1u);
     EXPECT_EQ(value("SELECT source || ' ' || array_to_string(changed_columns, ',') FROM "
-                    "kayako_sync.changes WHERE position > " + std::to_string(feed_before)),
+                    "kayako_sync.changes WHERE position > " +
+                    std::to_string(feed_before)),
               "local last_activity_at,status_id");
     // And a later sync cycle sees nothing new.
     const auto after_push = feed_position();
@@ -128,34 +136,43 @@ TEST_F(push_e2e, a_status_update_reaches_kayako_and_the_mirror_shows_kayakos_ans
 }
 
 TEST_F(push_e2e, intake_rows_create_exactly_one_object_each_and_get_their_ids) {
-    const auto dept = number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
+    const auto dept =
+        number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
     const auto status = number("SELECT min(id) FROM kayako.ticket_statuses");
     const auto priority = number("SELECT min(id) FROM kayako.ticket_priorities");
     const auto type = number("SELECT min(id) FROM kayako.ticket_types");
-    const auto group = number("SELECT min(id) FROM kayako.user_groups WHERE group_type = 'registered'");
+    const auto group =
+        number("SELECT min(id) FROM kayako.user_groups WHERE group_type = 'registered'");
     const auto staff = number("SELECT min(id) FROM kayako.staff");
     const auto existing = some_ticket();
-    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, department_id,"
-        " status_id, priority_id, type_id, auto_user, ignore_auto_responder) VALUES ('Printer on fire',"
+    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
+        "department_id,"
+        " status_id, priority_id, type_id, auto_user, ignore_auto_responder) VALUES ('Printer on "
+        "fire',"
         " 'Ann Intake', 'ann.intake@example.com', 'It is really on fire.', " +
-        std::to_string(dept) + ", " + std::to_string(status) + ", " + std::to_string(priority) + ", " +
-        std::to_string(type) + ", true, true)");
+        std::to_string(dept) + ", " + std::to_string(status) + ", " + std::to_string(priority) +
+        ", " + std::to_string(type) + ", true, true)");
     sql("INSERT INTO kayako_sync.intake_posts (intake_ticket_id, contents, staff_id)"
-        " SELECT id, 'We are on our way.', " + std::to_string(staff) + " FROM kayako_sync.intake_tickets");
+        " SELECT id, 'We are on our way.', " +
+        std::to_string(staff) + " FROM kayako_sync.intake_tickets");
     sql("INSERT INTO kayako_sync.intake_notes (ticket_id, contents, staff_id) VALUES (" +
         std::to_string(existing) + ", 'Internal: call back', " + std::to_string(staff) + ")");
     sql("INSERT INTO kayako_sync.intake_users (full_name, emails, password, user_group_id)"
         " VALUES ('Bo Intake', '{bo.intake@example.com}', 'sw0rdfish-not-logged', " +
         std::to_string(group) + ")");
-    sql("INSERT INTO kayako_sync.intake_organizations (name, city) VALUES ('Intake & Sons', 'Oslo')");
+    sql("INSERT INTO kayako_sync.intake_organizations (name, city) VALUES ('Intake & Sons', "
+        "'Oslo')");
     EXPECT_EQ(number("SELECT count(*) FROM kayako_sync.outbox WHERE new_values ? 'password'"), 0);
     EXPECT_EQ(number("SELECT count(*) FROM kayako_sync.outbox WHERE waits_for IS NOT NULL"), 1);
 
     EXPECT_EQ(drain(), 5u);
 
     for (const char* t : {"tickets", "posts", "notes", "users", "organizations"})
-        EXPECT_EQ(value(std::string("SELECT state || ' ' || (kayako_id IS NOT NULL) FROM kayako_sync.intake_") + t),
-                  "done true")
+        EXPECT_EQ(
+            value(std::string(
+                      "SELECT state || ' ' || (kayako_id IS NOT NULL) FROM kayako_sync.intake_") +
+                  t),
+            "done true")
             << t << ": " << value(std::string("SELECT error FROM kayako_sync.intake_") + t);
     EXPECT_EQ(calls("POST", "/Tickets/Ticket"), 1);
     EXPECT_EQ(calls("POST", "/Tickets/TicketPost"), 1);
@@ -173,13 +190,19 @@ TEST_F(push_e2e, intake_rows_create_exactly_one_object_each_and_get_their_ids) {
     // The objects are in the mirror, with local-source feed events, and the password is gone.
     EXPECT_EQ(value("SELECT subject FROM kayako.tickets WHERE id = " + std::to_string(ticket_id)),
               "Printer on fire");
-    EXPECT_EQ(number("SELECT count(*) FROM kayako.posts WHERE ticket_id = " + std::to_string(ticket_id)), 2);
-    EXPECT_EQ(value("SELECT full_name FROM kayako.users WHERE id = (SELECT kayako_id FROM kayako_sync.intake_users)"),
+    EXPECT_EQ(
+        number("SELECT count(*) FROM kayako.posts WHERE ticket_id = " + std::to_string(ticket_id)),
+        2);
+    EXPECT_EQ(value("SELECT full_name FROM kayako.users WHERE id = (SELECT kayako_id FROM "
+                    "kayako_sync.intake_users)"),
               "Bo Intake");
-    EXPECT_EQ(value("SELECT name FROM kayako.organizations WHERE id = (SELECT kayako_id FROM kayako_sync.intake_organizations)"),
+    EXPECT_EQ(value("SELECT name FROM kayako.organizations WHERE id = (SELECT kayako_id FROM "
+                    "kayako_sync.intake_organizations)"),
               "Intake & Sons");
     EXPECT_EQ(value("SELECT password FROM kayako_sync.intake_users"), "");
-    EXPECT_GE(number("SELECT count(*) FROM kayako_sync.changes WHERE source = 'local' AND op = 'insert'"), 5);
+    EXPECT_GE(
+        number("SELECT count(*) FROM kayako_sync.changes WHERE source = 'local' AND op = 'insert'"),
+        5);
     for (const auto& line : logs.lines()) EXPECT_THAT(line, ::testing::Not(HasSubstr("sw0rdfish")));
 }
 
@@ -192,9 +215,11 @@ TEST_F(push_e2e, conflict_kayako_wins_keeps_kayakos_value_and_records_both) {
     EXPECT_EQ(model_ticket(id).subject, "kayako subject");
     EXPECT_EQ(calls("PUT", "/Tickets/Ticket/" + ids), 0);  // nothing left to send
     EXPECT_EQ(value("SELECT subject FROM kayako.tickets WHERE id = " + ids), "kayako subject");
-    EXPECT_EQ(value("SELECT column_name || '|' || local_value::text || '|' || remote_value::text || '|' || "
-                    "resolution || '|' || policy FROM kayako_sync.conflicts"),
-              "subject|\"local subject\"|\"kayako subject\"|kayako|kayako_wins");
+    EXPECT_EQ(
+        value(
+            "SELECT column_name || '|' || local_value::text || '|' || remote_value::text || '|' || "
+            "resolution || '|' || policy FROM kayako_sync.conflicts"),
+        "subject|\"local subject\"|\"kayako subject\"|kayako|kayako_wins");
     EXPECT_EQ(value("SELECT state FROM kayako_sync.outbox"), "done");
 }
 
@@ -229,7 +254,8 @@ TEST_F(push_e2e, conflict_manual_holds_the_row_until_a_person_decides) {
     EXPECT_EQ(value("SELECT state FROM kayako_sync.outbox"), "held");
     EXPECT_EQ(number("SELECT count(*) FROM kayako_sync.conflicts"), 1);
 
-    sql("UPDATE kayako_sync.conflicts SET resolution = 'local', resolved_by = 'ops', resolved_at = now()");
+    sql("UPDATE kayako_sync.conflicts SET resolution = 'local', resolved_by = 'ops', resolved_at = "
+        "now()");
     drain();
     EXPECT_EQ(value("SELECT state FROM kayako_sync.outbox"), "done");
     EXPECT_EQ(model_ticket(id).subject, "local subject");
@@ -243,11 +269,15 @@ TEST_F(push_e2e, a_post_whose_response_is_lost_is_found_in_kayako_and_never_sent
     f.kind = "lost_response";
     f.remaining = 1;
     emu->api().add_fault(f);
-    const auto dept = number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
-    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, department_id,"
+    const auto dept =
+        number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
+    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
+        "department_id,"
         " status_id, priority_id, type_id, auto_user) SELECT 'Lost answer', 'Cy', 'cy@example.com',"
-        " 'body', " + std::to_string(dept) +
-        ", min(s.id), min(p.id), min(t.id), true FROM kayako.ticket_statuses s, kayako.ticket_priorities p,"
+        " 'body', " +
+        std::to_string(dept) +
+        ", min(s.id), min(p.id), min(t.id), true FROM kayako.ticket_statuses s, "
+        "kayako.ticket_priorities p,"
         " kayako.ticket_types t");
     drain();
     EXPECT_EQ(value("SELECT state || ' ' || maybe_sent FROM kayako_sync.outbox"), "pending true");
@@ -255,7 +285,8 @@ TEST_F(push_e2e, a_post_whose_response_is_lost_is_found_in_kayako_and_never_sent
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
         drain();
     }
-    EXPECT_EQ(value("SELECT state || ' ' || (result->>'adopted') FROM kayako_sync.outbox"), "done true");
+    EXPECT_EQ(value("SELECT state || ' ' || (result->>'adopted') FROM kayako_sync.outbox"),
+              "done true");
     const auto created = emu->api().read([](const emulator::helpdesk& m) {
         return std::count_if(m.tickets.begin(), m.tickets.end(),
                              [](const auto& t) { return t.subject == "Lost answer"; });
@@ -270,15 +301,17 @@ TEST_F(push_e2e, a_post_whose_response_is_lost_is_found_in_kayako_and_never_sent
 }
 
 TEST_F(push_e2e, values_that_look_like_sql_or_xml_are_stored_and_sent_verbatim) {
-    const std::string nasty = "x'); DROP TABLE kayako.tickets; -- <b>&amp;</b> ]]> <![CDATA[y]]> \"q\" \\ ü";
+    const std::string nasty =
+        "x'); DROP TABLE kayako.tickets; -- <b>&amp;</b> ]]> <![CDATA[y]]> \"q\" \\ ü";
     const auto id = some_ticket();
     {
         pqxx::connection c{db_dsn()};
         pqxx::work tx{c};
         tx.exec_params("UPDATE kayako.tickets SET subject = $1 WHERE id = $2", nasty, id);
-        tx.exec_params("INSERT INTO kayako_sync.intake_posts (ticket_id, contents, staff_id)"
-                       " VALUES ($2, $1, (SELECT min(id) FROM kayako.staff))",
-                       nasty, id);
+        tx.exec_params(
+            "INSERT INTO kayako_sync.intake_posts (ticket_id, contents, staff_id)"
+            " VALUES ($2, $1, (SELECT min(id) FROM kayako.staff))",
+            nasty, id);
         tx.commit();
     }
     EXPECT_EQ(drain(), 2u);
@@ -287,7 +320,8 @@ TEST_F(push_e2e, values_that_look_like_sql_or_xml_are_stored_and_sent_verbatim) 
     const auto posts = emu->api().read([&](const emulator::helpdesk& m) { return m.posts_of(t); });
     EXPECT_EQ(posts.back().contents, nasty);
     EXPECT_EQ(value("SELECT subject FROM kayako.tickets WHERE id = " + std::to_string(id)), nasty);
-    EXPECT_EQ(value("SELECT contents FROM kayako.posts WHERE id = (SELECT kayako_id FROM kayako_sync.intake_posts)"),
+    EXPECT_EQ(value("SELECT contents FROM kayako.posts WHERE id = (SELECT kayako_id FROM "
+                    "kayako_sync.intake_posts)"),
               nasty);
 }
 
@@ -298,8 +332,9 @@ TEST_F(push_e2e, a_value_kayako_ignores_is_reported_and_the_mirror_goes_back_to_
     sql("UPDATE kayako.tickets SET status_id = 987654 WHERE id = " + ids);
     drain();
     EXPECT_EQ(value("SELECT state FROM kayako_sync.outbox"), "failed");
-    EXPECT_THAT(value("SELECT last_error FROM kayako_sync.outbox"),
-                HasSubstr("Kayako ignored status_id (sent 987654, Kayako kept " + std::to_string(status)));
+    EXPECT_THAT(
+        value("SELECT last_error FROM kayako_sync.outbox"),
+        HasSubstr("Kayako ignored status_id (sent 987654, Kayako kept " + std::to_string(status)));
     EXPECT_EQ(model_ticket(id).ticketstatusid, status);
     EXPECT_EQ(number("SELECT status_id FROM kayako.tickets WHERE id = " + ids), status);
 }
@@ -338,8 +373,10 @@ TEST_F(push_e2e, changes_to_one_object_go_in_commit_order_and_a_post_waits_for_i
     const auto ids = std::to_string(id);
     sql("UPDATE kayako.tickets SET subject = 'first' WHERE id = " + ids);
     sql("UPDATE kayako.tickets SET subject = 'second' WHERE id = " + ids);
-    const auto dept = number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
-    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, department_id,"
+    const auto dept =
+        number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
+    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
+        "department_id,"
         " status_id, priority_id, type_id, auto_user) SELECT 'New', 'Di', 'di@example.com', 'b', " +
         std::to_string(dept) +
         ", min(s.id), min(p.id), min(t.id), true FROM kayako.ticket_statuses s,"
@@ -347,15 +384,19 @@ TEST_F(push_e2e, changes_to_one_object_go_in_commit_order_and_a_post_waits_for_i
     sql("INSERT INTO kayako_sync.intake_posts (intake_ticket_id, contents, user_id)"
         " SELECT id, 'follow-up', 1 FROM kayako_sync.intake_tickets");
 
-    auto claimed = test::run_coro(ioc, outbox->claim(10, std::chrono::seconds(600)), std::chrono::seconds(30));
-    ASSERT_EQ(claimed.size(), 2u);  // the first edit and the new ticket; not the second edit, not the post
+    auto claimed =
+        test::run_coro(ioc, outbox->claim(10, std::chrono::seconds(600)), std::chrono::seconds(30));
+    ASSERT_EQ(claimed.size(),
+              2u);  // the first edit and the new ticket; not the second edit, not the post
     EXPECT_EQ(claimed[0].operation, "update");
     EXPECT_THAT(claimed[0].new_values, HasSubstr("\"first\""));
     EXPECT_EQ(claimed[1].entity, "tickets");
     EXPECT_EQ(claimed[1].operation, "create");
     EXPECT_FALSE(claimed[1].maybe_sent);  // never claimed before
     // A second worker sees nothing: the rows are claimed, the others wait behind them.
-    EXPECT_TRUE(test::run_coro(ioc, outbox->claim(10, std::chrono::seconds(600)), std::chrono::seconds(30)).empty());
+    EXPECT_TRUE(
+        test::run_coro(ioc, outbox->claim(10, std::chrono::seconds(600)), std::chrono::seconds(30))
+            .empty());
     for (auto& r : claimed)
         test::run_coro(ioc, outbox->reschedule(r, std::chrono::milliseconds(0), "", false, false),
                        std::chrono::seconds(30));
@@ -363,7 +404,8 @@ TEST_F(push_e2e, changes_to_one_object_go_in_commit_order_and_a_post_waits_for_i
     drain();
     EXPECT_EQ(model_ticket(id).subject, "second");
     EXPECT_EQ(calls("PUT", "/Tickets/Ticket/" + ids), 2);
-    EXPECT_EQ(value("SELECT string_agg(state, ',' ORDER BY id) FROM kayako_sync.outbox"), "done,done,done,done");
+    EXPECT_EQ(value("SELECT string_agg(state, ',' ORDER BY id) FROM kayako_sync.outbox"),
+              "done,done,done,done");
     EXPECT_EQ(value("SELECT subject FROM kayako.tickets WHERE id = " + ids), "second");
 }
 

@@ -30,10 +30,11 @@ TEST(push_fields, postgres_timestamps_in_any_session_zone_are_the_same_instant) 
 }
 
 TEST(push_fields, trigger_json_and_kayako_records_normalise_to_the_same_values) {
-    const auto v = parse_values(entity::users,
-                                R"({"full_name":"Ann","emails":["a@x.org","b@x.org"],"is_enabled":true,)"
-                                R"("expires_at":null,"sla_plan_expires_at":"2024-05-01T14:00:00+02:00",)"
-                                R"("user_group_id":2,"version":7,"last_visit_at":"2024-01-01T00:00:00+00:00"})");
+    const auto v = parse_values(
+        entity::users,
+        R"({"full_name":"Ann","emails":["a@x.org","b@x.org"],"is_enabled":true,)"
+        R"("expires_at":null,"sla_plan_expires_at":"2024-05-01T14:00:00+02:00",)"
+        R"("user_group_id":2,"version":7,"last_visit_at":"2024-01-01T00:00:00+00:00"})");
     kayako::user u;
     u.fullname = "Ann";
     u.emails = {"a@x.org", "b@x.org"};
@@ -53,7 +54,8 @@ TEST(push_fields, trigger_json_and_kayako_records_normalise_to_the_same_values) 
 TEST(push_fields, every_writable_ticket_column_maps_to_its_put_field) {
     field_values send;
     for (const auto& f : writable_fields(entity::tickets))
-        send.emplace(std::string(f.column), f.kind == field_kind::text ? json::value("t") : json::value(5));
+        send.emplace(std::string(f.column),
+                     f.kind == field_kind::text ? json::value("t") : json::value(5));
     const auto fields = kayako::ticket_update_fields(to_ticket_update(send));
     std::vector<std::string> names;
     for (const auto& [k, v] : fields.items()) names.push_back(k);
@@ -63,10 +65,12 @@ TEST(push_fields, every_writable_ticket_column_maps_to_its_put_field) {
     EXPECT_TRUE(writable_fields(entity::posts).empty());
 }
 
-field_values ticket_values(std::int64_t status, const std::string& subject, std::int64_t priority = 1) {
+field_values ticket_values(std::int64_t status, const std::string& subject,
+                           std::int64_t priority = 1) {
     field_values v;
     for (const auto& f : writable_fields(entity::tickets))
-        v.emplace(std::string(f.column), f.kind == field_kind::text ? json::value("") : json::value(0));
+        v.emplace(std::string(f.column),
+                  f.kind == field_kind::text ? json::value("") : json::value(0));
     v["status_id"] = status;
     v["subject"] = subject;
     v["priority_id"] = priority;
@@ -86,8 +90,9 @@ TEST(push_plan, an_edit_kayako_did_not_touch_is_sent_alone) {
 }
 
 TEST(push_plan, a_value_already_in_kayako_is_not_sent) {
-    const auto p = plan_update(entity::tickets, {"status_id"}, ticket_values(1, "s"), ticket_values(2, "s"),
-                               ticket_values(2, "s"), {}, config::conflict_policy::manual);
+    const auto p =
+        plan_update(entity::tickets, {"status_id"}, ticket_values(1, "s"), ticket_values(2, "s"),
+                    ticket_values(2, "s"), {}, config::conflict_policy::manual);
     EXPECT_FALSE(p.needs_put());
     EXPECT_TRUE(p.conflicts.empty());
     EXPECT_FALSE(p.hold);
@@ -99,7 +104,8 @@ TEST(push_plan, each_policy_decides_a_field_changed_on_both_sides) {
     const auto remote = ticket_values(1, "remote");
     const std::vector<std::string> changed{"status_id", "subject"};
 
-    auto kw = plan_update(entity::tickets, changed, base, local, remote, {}, config::conflict_policy::kayako_wins);
+    auto kw = plan_update(entity::tickets, changed, base, local, remote, {},
+                          config::conflict_policy::kayako_wins);
     ASSERT_EQ(kw.conflicts.size(), 1u);
     EXPECT_EQ(kw.conflicts[0].column, "subject");
     EXPECT_EQ(kw.conflicts[0].decided, resolution::kayako);
@@ -108,11 +114,13 @@ TEST(push_plan, each_policy_decides_a_field_changed_on_both_sides) {
     EXPECT_EQ(kw.send.size(), 1u);  // status only
     EXPECT_TRUE(kw.send.count("status_id"));
 
-    auto lw = plan_update(entity::tickets, changed, base, local, remote, {}, config::conflict_policy::local_wins);
+    auto lw = plan_update(entity::tickets, changed, base, local, remote, {},
+                          config::conflict_policy::local_wins);
     EXPECT_EQ(lw.conflicts[0].decided, resolution::local);
     EXPECT_EQ(lw.send.at("subject"), json::value("local"));
 
-    auto mn = plan_update(entity::tickets, changed, base, local, remote, {}, config::conflict_policy::manual);
+    auto mn = plan_update(entity::tickets, changed, base, local, remote, {},
+                          config::conflict_policy::manual);
     EXPECT_TRUE(mn.hold);
     EXPECT_FALSE(mn.needs_put());
     EXPECT_EQ(mn.conflicts[0].decided, resolution::pending);
@@ -145,7 +153,7 @@ TEST(push_plan, a_user_put_always_carries_fullname) {
 TEST(push_plan, an_organization_put_replaces_every_field_with_kayakos_values_for_the_rest) {
     field_values base, local, remote;
     for (const auto& f : writable_fields(entity::organizations)) {
-        const auto v = f.kind == field_kind::text ? json::value("v")
+        const auto v = f.kind == field_kind::text   ? json::value("v")
                        : f.kind == field_kind::time ? json::value(nullptr)
                                                     : json::value(0);
         base.emplace(std::string(f.column), v);
@@ -186,13 +194,15 @@ TEST(push_requests, intake_rows_become_the_exact_form_fields) {
     EXPECT_THAT(line, ::testing::Not(HasSubstr("staffid")));
 
     const auto user = parse_object(R"({"full_name":"Bo","emails":["b@x.org"],"user_group_id":2})");
-    const auto u = describe_call("POST", "/Base/User",
-                                 kayako::user_create_fields(user_from_intake(user, ksync::secret("hunter2"))));
+    const auto u =
+        describe_call("POST", "/Base/User",
+                      kayako::user_create_fields(user_from_intake(user, ksync::secret("hunter2"))));
     EXPECT_THAT(u, HasSubstr("password=<hidden>"));
     EXPECT_THAT(u, ::testing::Not(HasSubstr("hunter2")));
 
     std::optional<std::int64_t> intake_ticket;
-    EXPECT_FALSE(intake_target_ticket(parse_object(R"({"ticket_id":null,"intake_ticket_id":4})"), &intake_ticket));
+    EXPECT_FALSE(intake_target_ticket(parse_object(R"({"ticket_id":null,"intake_ticket_id":4})"),
+                                      &intake_ticket));
     EXPECT_EQ(intake_ticket, 4);
     EXPECT_EQ(intake_target_ticket(parse_object(R"({"ticket_id":9})"), nullptr), 9);
 }
