@@ -3,6 +3,8 @@
 #include "connectors/kayako/xml.hpp"
 #include "connectors/postgres/migrator.hpp"
 #include "daemon/composition.hpp"
+#include "daemon/metrics.hpp"
+#include "daemon/ops_endpoint.hpp"
 #include "daemon/push/fields.hpp"
 #include "daemon/push/requests.hpp"
 #include "daemon/push/worker.hpp"
@@ -231,24 +233,41 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
     // advisory lock (fenced in every write) polls Kayako, the others stand by, and all drain the
     // outbox. A stream job of a standby returns at once.
     auto lead = std::make_shared<leadership>();
+    auto m = std::make_shared<metrics>();
+    s->kayako.set_observer(
+        [m](std::string_view method, const std::string& endpoint, int status, double seconds) {
+            m->observe_request(method, endpoint, status, seconds);
+        });
     // Each stream is one job; a failure backs that job off and never stops another.
-    auto lookups = [&eng, lead]() -> asio::awaitable<void> {
-        if (lead->leader) co_await eng.sync_lookups();
+    auto lookups = [&eng, lead, m]() -> asio::awaitable<void> {
+        if (!lead->leader) co_return;
+        auto report = co_await eng.sync_lookups();
+        m->observe_stream(report);
     };
-    auto organizations = [&eng, lead]() -> asio::awaitable<void> {
-        if (lead->leader) co_await eng.sync_organizations();
+    auto organizations = [&eng, lead, m]() -> asio::awaitable<void> {
+        if (!lead->leader) co_return;
+        auto report = co_await eng.sync_organizations();
+        m->observe_stream(report);
     };
-    auto users_new = [&eng, lead]() -> asio::awaitable<void> {
-        if (lead->leader) co_await eng.sync_users(false);
+    auto users_new = [&eng, lead, m]() -> asio::awaitable<void> {
+        if (!lead->leader) co_return;
+        auto report = co_await eng.sync_users(false);
+        m->observe_stream(report);
     };
-    auto users_full = [&eng, lead]() -> asio::awaitable<void> {
-        if (lead->leader) co_await eng.sync_users(true);
+    auto users_full = [&eng, lead, m]() -> asio::awaitable<void> {
+        if (!lead->leader) co_return;
+        auto report = co_await eng.sync_users(true);
+        m->observe_stream(report);
     };
-    auto tickets = [&eng, lead]() -> asio::awaitable<void> {
-        if (lead->leader) co_await eng.sync_tickets();
+    auto tickets = [&eng, lead, m]() -> asio::awaitable<void> {
+        if (!lead->leader) co_return;
+        auto report = co_await eng.sync_tickets();
+        m->observe_stream(report);
     };
-    auto reconcile = [&eng, lead]() -> asio::awaitable<void> {
-        if (lead->leader) co_await eng.reconcile_tickets();
+    auto reconcile = [&eng, lead, m]() -> asio::awaitable<void> {
+        if (!lead->leader) co_return;
+        auto report = co_await eng.reconcile_tickets();
+        m->observe_stream(report);
     };
     const auto& st = cfg.streams;
     std::vector<std::string> start_jobs;  // run at once when this daemon becomes the leader
@@ -332,6 +351,58 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
             "push", [p]() { return p->run(); }, /*critical=*/true);
     } else {
         log->info("push-back is off (push.enabled: false): local edits stay queued in the outbox");
+    }
+    if (cfg.metrics.enabled) {
+        // /metrics, /healthz (the event loop answers), /readyz (database reachable, schema right).
+        auto* stk = s.get();
+        const auto names = schema_names_of(cfg.postgres);
+        const push::worker_stats* push_stats = pusher ? &pusher->stats() : nullptr;
+        ops_handler handler = [m, stk, lead, names,
+                               push_stats](std::string path) -> asio::awaitable<ops_response> {
+            ops_response r;
+            if (path == "/healthz") {
+                r.body = "ok\n";
+                co_return r;
+            }
+            std::string problem;
+            if (path == "/readyz") {
+                try {
+                    auto check = [names](pqxx::connection& c) {
+                        pg::check_schema_version(c, names);
+                    };
+                    co_await stk->db.run(check);
+                } catch (const std::exception& e) {
+                    problem = e.what();
+                }
+                r.status = problem.empty() ? 200 : 503;
+                r.body = problem.empty() ? (lead->leader ? "ready: leader\n" : "ready: standby\n")
+                                         : "not ready: " + problem + "\n";
+                co_return r;
+            }
+            if (path == "/metrics") {
+                try {
+                    r.body =
+                        co_await m->render(stk->db, names, stk->kayako, push_stats, lead->leader);
+                    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                } catch (const std::exception& e) {
+                    problem = e.what();
+                }
+                if (!problem.empty()) {
+                    r.status = 503;
+                    r.body = "metrics unavailable: " + problem + "\n";
+                }
+                co_return r;
+            }
+            r.status = 404;
+            r.body = "not found (try /metrics, /healthz, /readyz)\n";
+            co_return r;
+        };
+        auto ops_log = logs.make("ops");
+        auto host = cfg.metrics.listen_host;
+        auto port = cfg.metrics.listen_port;
+        rt.spawn("ops-endpoint", [host, port, handler, ops_log]() {
+            return serve_ops_endpoint(host, port, handler, ops_log);
+        });
     }
     auto* kayako = &s->kayako;
     rt.set_status_provider([kayako, lead]() -> std::string {

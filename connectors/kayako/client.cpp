@@ -1,5 +1,7 @@
 #include "connectors/kayako/client.hpp"
 
+#include <cctype>
+
 #include "connectors/kayako/response.hpp"
 #include "connectors/kayako/retry_after.hpp"
 
@@ -246,6 +248,24 @@ client::client(asio::any_io_executor ex, http::transport& transport, request_bui
       budget_(opts.retry_budget_ratio, opts.retry_budget_min_per_10s),
       rng_(opts.seed != 0 ? opts.seed : std::random_device{}()) {}
 
+namespace {
+
+// "Tickets/Ticket/ListAll/1,2/..." -> "Tickets/Ticket/ListAll"; "Tickets/Ticket/123" ->
+// "Tickets/Ticket": the route without ids and arguments, a bounded label set for metrics.
+std::string endpoint_label(const std::vector<std::string>& segments) {
+    std::string out;
+    for (std::size_t i = 0; i < segments.size() && i < 3; ++i) {
+        const auto& s = segments[i];
+        if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) break;
+        if (i == 2 && s != "ListAll" && s != "Filter") break;
+        if (!out.empty()) out += '/';
+        out += s;
+    }
+    return out;
+}
+
+}  // namespace
+
 asio::awaitable<client::raw_result> client::call(http_method method,
                                                  std::vector<std::string> segments,
                                                  param_list params, request_priority prio,
@@ -286,7 +306,17 @@ asio::awaitable<client::raw_result> client::call(http_method method,
             req.target = std::move(spec.target);
             req.content_type = std::move(spec.content_type);
             req.body = std::move(spec.body);
+            const auto sent_at = std::chrono::steady_clock::now();
             res = co_await transport_.send(std::move(req));
+            if (observer_) {
+                const bool answered = res.kind == http::result_kind::response ||
+                                      res.kind == http::result_kind::redirect_refused ||
+                                      res.kind == http::result_kind::response_too_large;
+                observer_(to_string(method), endpoint_label(segments),
+                          answered ? static_cast<int>(res.res.status) : 0,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - sent_at)
+                              .count());
+            }
         }
 
         attempt_outcome outcome;

@@ -28,6 +28,8 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -253,6 +255,13 @@ public:
                                             http_method retry_as);
 
     [[nodiscard]] const client_stats& stats() const noexcept { return stats_; }
+
+    // Called after every attempt that reached the transport (metrics): the method, the endpoint
+    // (the route without ids, e.g. "Tickets/Ticket/ListAll"), the HTTP status (0: no response)
+    // and the attempt's duration in seconds.
+    using observer_fn = std::function<void(std::string_view method, const std::string& endpoint,
+                                           int status, double seconds)>;
+    void set_observer(observer_fn f) { observer_ = std::move(f); }
     [[nodiscard]] circuit_breaker::state breaker_state() const {
         return breaker_.current(circuit_breaker::clock::now());
     }
@@ -265,6 +274,7 @@ private:
                                                request_priority prio, Decode decode);
 
     boost::asio::any_io_executor ex_;
+    observer_fn observer_;
     http::transport& transport_;
     request_builder builder_;
     http::origin origin_;

@@ -22,6 +22,10 @@
 #include <functional>
 #include <thread>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 extern char** environ;
 
 namespace {
@@ -100,6 +104,39 @@ private:
     pid_t pid_ = -1;
     fs::path log_;
 };
+
+// A free loopback port (bound and released: a race with another process is possible but rare).
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
+
+// GET http://127.0.0.1:port/path: the whole response ("" when nothing listens).
+std::string http_get(int port, const std::string& path) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<std::uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string out;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        const std::string req =
+            "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+        (void)::write(fd, req.data(), req.size());
+        char buf[65536];
+        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+            out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
 
 // Polls `ok` every 100 ms for up to `limit` (a generous ceiling, not a timing assertion).
 bool eventually(const std::function<bool()>& ok, std::chrono::seconds limit) {
@@ -522,6 +559,62 @@ TEST_F(cli_e2e, invalid_configurations_exit_78_naming_the_key) {
     std::string open_secret = base;
     open_secret.replace(open_secret.find("secret_file: secret"), 19, "secret_file: open_secret");
     try_config("world_readable_secret", open_secret, "kayako.secret_file");
+}
+
+TEST_F(cli_e2e, metrics_health_and_readiness_endpoints) {
+    const int port = free_port();
+    {
+        std::ofstream cfg(dir / "ksync.yaml", std::ios::app);
+        cfg << "metrics:\n  enabled: true\n  listen: 127.0.0.1:" << port << "\n";
+    }
+    daemon_process d({"--config", config(), "run"}, dir / "metrics.log");
+    ASSERT_TRUE(
+        eventually([&] { return http_get(port, "/healthz").find("200 OK") != std::string::npos; },
+                   std::chrono::seconds(60)))
+        << d.log();
+    EXPECT_NE(http_get(port, "/readyz").find("ready: leader"), std::string::npos) << d.log();
+    EXPECT_NE(http_get(port, "/nothing").find("404"), std::string::npos);
+    // Wait for a sync that made requests, then look at every metric family.
+    ASSERT_TRUE(eventually(
+        [&] {
+            return http_get(port, "/metrics")
+                       .find("kayako_sync_stream_runs_total{stream=\"tickets\"}") !=
+                   std::string::npos;
+        },
+        std::chrono::seconds(60)))
+        << d.log();
+    const auto before = http_get(port, "/metrics");
+    for (const char* family :
+         {"kayako_sync_kayako_requests_total{method=\"GET\",endpoint=\"Tickets/Ticket/"
+          "ListAll\",status=\"200\"}",
+          "kayako_sync_kayako_request_duration_seconds_bucket{endpoint=\"Tickets/Ticket/"
+          "ListAll\",le=\"+Inf\"}",
+          "kayako_sync_kayako_calls_total", "kayako_sync_kayako_retries_total",
+          "kayako_sync_breaker_state 0",
+          "kayako_sync_rows_written_total{stream=\"tickets\",op=\"update\"}",
+          "kayako_sync_api_calls_per_changed_object",
+          "kayako_sync_stream_last_success_timestamp_seconds{stream=\"tickets\"}",
+          "kayako_sync_stream_lag_seconds{stream=\"tickets\"}", "kayako_sync_feed_position",
+          "kayako_sync_outbox_rows{state=\"pending\"}",
+          "kayako_sync_conflicts{resolution=\"pending\"}", "kayako_sync_leader 1"})
+        EXPECT_NE(before.find(family), std::string::npos) << family << "\n" << before;
+    // A change in Kayako moves the counters on the next cycle.
+    auto metric = [](const std::string& text, const std::string& name) -> double {
+        const auto at = text.find("\n" + name + " ");
+        return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
+    };
+    const auto id = value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0");
+    control("POST", "/_control/tickets/" + id, "subject=metrics+move");
+    EXPECT_TRUE(eventually(
+        [&] {
+            return metric(http_get(port, "/metrics"), "kayako_sync_feed_position") >
+                   metric(before, "kayako_sync_feed_position");
+        },
+        std::chrono::seconds(60)));
+    const auto after = http_get(port, "/metrics");
+    EXPECT_GT(metric(after, "kayako_sync_kayako_calls_total"),
+              metric(before, "kayako_sync_kayako_calls_total"));
+    EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
 }  // namespace
