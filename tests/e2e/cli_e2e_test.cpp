@@ -148,6 +148,17 @@ bool eventually(const std::function<bool()>& ok, std::chrono::seconds limit) {
     return ok();
 }
 
+// A shell command, stdout and stderr captured.
+process_result run_binary_raw(const std::string& command, const fs::path& dir) {
+    const fs::path out_file = dir / "raw-output.txt";
+    const int status = std::system((command + " > '" + out_file.string() + "' 2>&1").c_str());
+    process_result r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    std::ifstream in(out_file);
+    r.output.assign(std::istreambuf_iterator<char>(in), {});
+    return r;
+}
+
 class cli_e2e : public test::pg_suite {
 protected:
     void SetUp() override {
@@ -598,6 +609,14 @@ TEST_F(cli_e2e, metrics_health_and_readiness_endpoints) {
           "kayako_sync_outbox_rows{state=\"pending\"}",
           "kayako_sync_conflicts{resolution=\"pending\"}", "kayako_sync_leader 1"})
         EXPECT_NE(before.find(family), std::string::npos) << family << "\n" << before;
+    // The exposition format is valid for Prometheus itself (Debian's prometheus package, promtool).
+    {
+        const auto body = before.substr(before.find("\r\n\r\n") + 4);
+        std::ofstream(dir / "metrics.txt") << body;
+        const auto check = run_binary_raw(
+            "promtool check metrics < '" + (dir / "metrics.txt").string() + "'", dir);
+        EXPECT_EQ(check.exit_code, 0) << check.output;
+    }
     // A change in Kayako moves the counters on the next cycle.
     auto metric = [](const std::string& text, const std::string& name) -> double {
         const auto at = text.find("\n" + name + " ");
