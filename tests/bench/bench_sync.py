@@ -101,19 +101,26 @@ def postgres_cpu(pg_dir):
 
 
 def run_measured(argv, logfile, cwd=None):
-    """Runs a child to its end: exit code, wall seconds, user+sys seconds, peak RSS (MiB)."""
-    with open(logfile, "a") as out:
+    """Runs a child to its end: exit code, wall seconds, user+sys seconds, peak RSS (MiB).
+
+    The peak RSS comes from /usr/bin/time, not from this process's wait4(): Linux counts the
+    memory of the process that forked (vfork + exec: this Python, over 100 MiB after reading a
+    large request log) into the child's ru_maxrss. CPU is wait4()'s, which includes time's child.
+    """
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss, open(logfile, "a") as out:
         out.write("$ " + " ".join(argv) + "\n")
         out.flush()
         t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        p = subprocess.Popen(["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name, *argv],
+                             stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
         _, status, ru = os.wait4(p.pid, 0)
         wall = time.monotonic() - t0
+        text = rss.read().strip().splitlines()
     p.returncode = os.waitstatus_to_exitcode(status)
     return {"exit": p.returncode, "wall_s": round(wall, 3),
             "user_s": round(ru.ru_utime, 3), "sys_s": round(ru.ru_stime, 3),
             "cpu_s": round(ru.ru_utime + ru.ru_stime, 3),
-            "peak_rss_mib": round(ru.ru_maxrss / 1024, 1)}
+            "peak_rss_mib": round(int(text[-1]) / 1024, 1) if text else None}
 
 
 # ---- the emulator -----------------------------------------------------------------------------
@@ -385,7 +392,7 @@ def per_stream(site, emu):
         emu.clear_log()
         m = site.ksync("once", "--stream", s)
         entries = emu.log_entries()
-        out[s] = {"requests": len(entries), "wall_s": m["wall_s"],
+        out[s] = {"requests": len(entries), "wall_s": m["wall_s"], "peak_rss_mib": m["peak_rss_mib"],
                   "by_endpoint": by_endpoint(entries)}
     log("  per stream: " + ", ".join(f"{k} {v['requests']}" for k, v in out.items()))
     return out
@@ -645,6 +652,10 @@ def goals(r):
     allowed = sum(v["requests"] for k, v in r["no_change_per_stream"].items()
                   if k in ("lookups", "organizations")) + 2
     rss = [s["peak_rss_mib"] for s in r["rss_sizes"]]
+    # Every other run of the daemon counts too (None: not measured reliably).
+    others = [x for x in (r["no_change"].get("peak_rss_mib"), r["incremental"].get("peak_rss_mib"),
+                          r["push_drain"].get("peak_rss_mib"), r["push_latency"].get("daemon_peak_rss_mib"))
+              if x is not None]
     pl = r["push_latency"]
     return {
         "backfill_vs_limit": {"ratio": round(slower / bf["wall_s"], 2), "goal": 0.7,
@@ -655,11 +666,16 @@ def goals(r):
                       "requests": nc["requests"], "allowed_requests": allowed,
                       "met": nc["versions_added"] == 0 and nc["feed_rows_added"] == 0
                       and not nc["tuples_written"] and nc["requests"] <= allowed},
-        "rss": {"peak_mib": rss, "met": max(rss) < 64 and (len(rss) < 2 or max(rss) - min(rss) < 4),
+        "rss": {"peak_mib": rss, "other_runs_max_mib": max(others) if others else None,
+                "met": max(rss + others) < 64 and (len(rss) < 2 or max(rss) - min(rss) < 4),
                 "sizes_measured": [s["tickets"] for s in r["rss_sizes"]]},
         "push": {"drain_put_per_s": r["push_drain"]["put_per_s"], "p99_s": pl["latency_p99_s"],
                  "met": r["push_drain"]["put_per_s"] >= 200 and pl["latency_p99_s"] < 1.0},
     }
+
+
+def mib(x):
+    return f"{x} MiB" if x is not None else "not measured (see the findings)"
 
 
 def fmt_n(x):
@@ -701,7 +717,9 @@ def markdown(r):
              + f" | {yes(gr['met'])} |")
     gp = g["push"]
     L.append(f"| push-back ≥ 200 PUT/s, p99 commit-to-Kayako < 1 s | {pd['put_per_s']} PUT/s draining; "
-             f"p99 {pl['latency_p99_s']} s at {pl['target_rate_per_s']:.0f} updates/s | {yes(gp['met'])} |\n")
+             f"p99 {pl['latency_p99_s']} s at {pl['updates'] / pl['fed_s']:.0f} updates/s "
+             f"(p99 {r['push_latency_low']['latency_p99_s']} s at "
+             f"{r['push_latency_low']['updates'] / r['push_latency_low']['fed_s']:.1f}/s) | {yes(gp['met'])} |\n")
 
     L.append("## 1–2. Backfill and the limits\n")
     L.append("| what | wall s | objects/s | CPU s (user+sys) | other |\n|---|---|---|---|---|")
@@ -729,22 +747,23 @@ def markdown(r):
              + ".\n")
 
     L.append("## 3. No-change cycle (`kayako-sync once` again)\n")
-    L.append(f"Wall {nc['wall_s']} s, CPU {nc['cpu_s']} s, peak RSS {nc['peak_rss_mib']} MiB, "
+    L.append(f"Wall {nc['wall_s']} s, CPU {nc['cpu_s']} s, peak RSS {mib(nc.get('peak_rss_mib'))}, "
              f"{nc['requests']} requests, {nc['versions_added']} mirror versions and "
              f"{nc['feed_rows_added']} feed rows added; tuples written (pg_stat_user_tables): "
              f"{nc['tuples_written'] or 'none'}. Requests: "
              + ", ".join(f"{k} {v}" for k, v in nc["requests_by_endpoint"].items()) + ".\n")
     L.append("`once` runs every stream, including the full user scan and the reconciler; each alone "
              "(`once --stream NAME`, nothing changed):\n")
-    L.append("| stream | requests | wall s | requests by endpoint |\n|---|---|---|---|")
+    L.append("| stream | requests | wall s | peak RSS | requests by endpoint |\n|---|---|---|---|---|")
     for s, v in r["no_change_per_stream"].items():
-        L.append(f"| {s} | {v['requests']} | {v['wall_s']} | "
+        L.append(f"| {s} | {v['requests']} | {v['wall_s']} | {mib(v.get('peak_rss_mib'))} | "
                  + ", ".join(f"{k} {n}" for k, n in v["by_endpoint"].items()) + " |")
     L.append("")
     L.append("## 4. Incremental cycle (1% of tickets and users changed)\n")
     extra = inc["requests"] - nc["requests"]
     L.append(f"{inc['changed_tickets']:,} tickets (subject) and {inc['changed_users']:,} users (full name) "
              f"changed through `/_control`, then `once`: wall {inc['wall_s']} s, CPU {inc['cpu_s']} s, "
+             f"peak RSS {mib(inc.get('peak_rss_mib'))}, "
              f"{inc['requests']:,} requests = {inc['requests'] / changed:.2f} per changed object "
              f"({extra:,} more than the no-change cycle: {extra / changed:.2f} per changed object); "
              f"{inc['versions_added']:,} mirror versions and {inc['feed_rows_added']:,} feed rows added. "
@@ -753,15 +772,16 @@ def markdown(r):
     L.append(f"- Drain: {pd['queued']:,} ticket updates queued by `UPDATE kayako.tickets SET subject = …` "
              f"in batches of {r.get('push_batch', 1000)} ({pd['queue_s']} s), then `kayako-sync once --stream push`: "
              f"{pd['puts']:,} PUTs in {pd['wall_s']} s = **{pd['put_per_s']} PUT/s**, CPU {pd['cpu_s']} s, "
-             f"peak RSS {pd['peak_rss_mib']} MiB; outbox states {pd['states']}.")
+             f"peak RSS {mib(pd.get('peak_rss_mib'))}; outbox states {pd['states']}.")
     L.append(f"- Latency: `kayako-sync run` running, {pl['updates']:,} updates committed in batches of "
-             f"{pl['batch']} at {pl['target_rate_per_s']:.0f}/s ({pl['fed_s']} s to feed, all done after "
+             f"{pl['batch']}, {pl['updates'] / pl['fed_s']:.0f}/s (target {pl['target_rate_per_s']:.0f}/s; "
+             f"{pl['fed_s']} s to feed, all done after "
              f"{pl['drained_s']} s); `done_at - created_at` over {pl['done']:,} done rows: "
              f"p50 **{pl['latency_p50_s']} s**, p99 **{pl['latency_p99_s']} s**, max {pl['latency_max_s']} s; "
              f"daemon CPU {pl['daemon_cpu_s']} s, peak RSS {pl['daemon_peak_rss_mib']} MiB.")
     lo = r["push_latency_low"]
-    L.append(f"- Latency at a lower rate: {lo['updates']:,} updates, one per commit, at "
-             f"{lo['target_rate_per_s']:.0f}/s: p50 **{lo['latency_p50_s']} s**, p99 **{lo['latency_p99_s']} s**, "
+    L.append(f"- Latency at a lower rate: {lo['updates']:,} updates, one per commit (one psql each), "
+             f"{lo['updates'] / lo['fed_s']:.1f}/s (target {lo['target_rate_per_s']:.0f}/s): p50 **{lo['latency_p50_s']} s**, p99 **{lo['latency_p99_s']} s**, "
              f"max {lo['latency_max_s']} s ({lo['done']:,} done; {lo['fed_s']} s to feed, all done after "
              f"{lo['drained_s']} s).\n")
     L.append("## 6. Peak RSS by size\n")
