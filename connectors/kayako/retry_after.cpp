@@ -44,7 +44,13 @@ std::optional<std::chrono::system_clock::time_point> make_time(int y, int mon, i
     const year_month_day ymd{year{y}, month{static_cast<unsigned>(mon)},
                              day{static_cast<unsigned>(d)}};
     if (!ymd.ok()) return std::nullopt;
-    return sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
+    // A 4-digit year can lie outside system_clock's range (nanoseconds: about 1678 to 2262);
+    // converting it would overflow (found by tests/fuzz/fuzz_http_date): not a usable date.
+    const sys_seconds t = sys_days{ymd} + hours{h} + minutes{mi} + seconds{s};
+    constexpr auto lo = time_point_cast<seconds>(system_clock::time_point::min());
+    constexpr auto hi = time_point_cast<seconds>(system_clock::time_point::max());
+    if (t < lo || t > hi) return std::nullopt;
+    return time_point_cast<system_clock::duration>(t);
 }
 
 std::vector<std::string_view> split_spaces(std::string_view s) {
