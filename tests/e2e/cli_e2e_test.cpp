@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -137,6 +138,79 @@ std::string http_get(int port, const std::string& path) {
     ::close(fd);
     return out;
 }
+
+// A TCP forwarder between the daemon and PostgreSQL that a test can cut and restore: "the
+// database went away" without stopping the cluster that other tests use.
+class tcp_forwarder {
+public:
+    explicit tcp_forwarder(int target_port) : target_(target_port), port_(free_port()) { open(); }
+    ~tcp_forwarder() {
+        cut();
+        for (auto& t : acceptors_) t.join();
+        for (auto& t : pumps_) t.join();  // no more are added once the acceptors ended
+        for (int fd : conns_) ::close(fd);
+    }
+    int port() const { return port_; }
+    void open() {
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        const int one = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(static_cast<std::uint16_t>(port_));
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0)
+            throw std::runtime_error("forwarder: cannot listen");
+        {
+            std::lock_guard lock(mu_);
+            listener_ = fd;
+        }
+        acceptors_.emplace_back([this, fd] { accept_loop(fd); });
+    }
+    // Refuses new connections and breaks the open ones.
+    void cut() {
+        std::lock_guard lock(mu_);
+        if (listener_ >= 0) ::shutdown(listener_, SHUT_RDWR);  // wakes accept()
+        listener_ = -1;
+        for (int fd : conns_) ::shutdown(fd, SHUT_RDWR);
+    }
+
+private:
+    void accept_loop(int listener) {
+        for (;;) {
+            const int client = ::accept(listener, nullptr, nullptr);
+            if (client < 0) break;
+            const int upstream = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(static_cast<std::uint16_t>(target_));
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            if (::connect(upstream, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+                ::close(client);
+                ::close(upstream);
+                continue;
+            }
+            std::lock_guard lock(mu_);
+            conns_.push_back(client);
+            conns_.push_back(upstream);
+            pumps_.emplace_back([client, upstream] { pump(client, upstream); });
+            pumps_.emplace_back([client, upstream] { pump(upstream, client); });
+        }
+        ::close(listener);
+    }
+    static void pump(int from, int to) {
+        char buf[16384];
+        for (ssize_t n; (n = ::read(from, buf, sizeof buf)) > 0;)
+            if (::write(to, buf, static_cast<std::size_t>(n)) != n) break;
+        ::shutdown(to, SHUT_RDWR);
+        ::shutdown(from, SHUT_RDWR);
+    }
+    const int target_, port_;
+    std::mutex mu_;
+    int listener_ = -1;
+    std::vector<int> conns_;
+    std::vector<std::thread> acceptors_, pumps_;
+};
 
 // Polls `ok` every 100 ms for up to `limit` (a generous ceiling, not a timing assertion).
 bool eventually(const std::function<bool()>& ok, std::chrono::seconds limit) {
@@ -633,6 +707,40 @@ TEST_F(cli_e2e, metrics_health_and_readiness_endpoints) {
     const auto after = http_get(port, "/metrics");
     EXPECT_GT(metric(after, "kayako_sync_kayako_calls_total"),
               metric(before, "kayako_sync_kayako_calls_total"));
+    EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+TEST_F(cli_e2e, readyz_turns_unready_while_postgresql_is_gone_and_ready_when_it_returns) {
+    pqxx::connection c{db().dsn()};
+    tcp_forwarder fwd(std::stoi(c.port()));
+    const int port = free_port();
+    std::string text = [&] {
+        std::ifstream in(dir / "ksync.yaml");
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    const std::string pg_port_line = "  port: " + std::string(c.port()) + "\n";
+    text.replace(text.find(pg_port_line), pg_port_line.size(),
+                 "  port: " + std::to_string(fwd.port()) + "\n");
+    text += "metrics:\n  enabled: true\n  listen: 127.0.0.1:" + std::to_string(port) + "\n";
+    std::ofstream(dir / "ksync.yaml") << text;
+
+    daemon_process d({"--config", config(), "run"}, dir / "readyz.log");
+    ASSERT_TRUE(
+        eventually([&] { return http_get(port, "/readyz").find("200 OK") != std::string::npos; },
+                   std::chrono::seconds(60)))
+        << d.log();
+    fwd.cut();
+    EXPECT_TRUE(
+        eventually([&] { return http_get(port, "/readyz").find("503") != std::string::npos; },
+                   std::chrono::seconds(60)))
+        << d.log();
+    EXPECT_NE(http_get(port, "/healthz").find("200 OK"),
+              std::string::npos);  // alive, just not ready
+    fwd.open();
+    EXPECT_TRUE(
+        eventually([&] { return http_get(port, "/readyz").find("200 OK") != std::string::npos; },
+                   std::chrono::seconds(60)))
+        << d.log();
     EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
