@@ -698,15 +698,20 @@ TEST_F(cli_e2e, metrics_health_and_readiness_endpoints) {
     };
     const auto id = value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0");
     control("POST", "/_control/tickets/" + id, "subject=metrics+move");
-    EXPECT_TRUE(eventually(
-        [&] {
-            return metric(http_get(port, "/metrics"), "kayako_sync_feed_position") >
-                   metric(before, "kayako_sync_feed_position");
-        },
-        std::chrono::seconds(60)));
+    const std::string updates = "kayako_sync_rows_written_total{stream=\"tickets\",op=\"update\"}";
+    EXPECT_TRUE(eventually([&] { return metric(http_get(port, "/metrics"), updates) > 0; },
+                           std::chrono::seconds(60)))
+        << d.log();
     const auto after = http_get(port, "/metrics");
-    EXPECT_GT(metric(after, "kayako_sync_kayako_calls_total"),
-              metric(before, "kayako_sync_kayako_calls_total"));
+    for (const char* moving :
+         {"kayako_sync_kayako_calls_total",
+          "kayako_sync_kayako_requests_total{method=\"GET\",endpoint=\"Tickets/Ticket/"
+          "ListAll\",status=\"200\"}",
+          "kayako_sync_kayako_request_duration_seconds_count{endpoint=\"Tickets/Ticket/ListAll\"}",
+          "kayako_sync_rows_written_total{stream=\"tickets\",op=\"update\"}",
+          "kayako_sync_stream_runs_total{stream=\"tickets\"}",
+          "kayako_sync_stream_last_success_timestamp_seconds{stream=\"tickets\"}"})
+        EXPECT_GT(metric(after, moving), metric(before, moving)) << moving << "\n" << after;
     EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
