@@ -245,8 +245,8 @@ TEST_F(sync_e2e, a_failing_page_commits_nothing_and_is_retried) {
     EXPECT_GE(truncated, 2);  // retried, not given up at the first cut
     emu->api().clear_faults();
     // Five cut attempts in a row opened the circuit breaker; it lets a probe through after its
-    // cooldown.
-    EXPECT_EQ(kayako->breaker_state(), kayako::circuit_breaker::state::open);
+    // cooldown (100 ms here: on a loaded machine it may already be half-open, never closed).
+    EXPECT_NE(kayako->breaker_state(), kayako::circuit_breaker::state::closed);
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
     (void)before_rows;
     // The next run, with Kayako healthy again, converges.
