@@ -46,10 +46,13 @@ struct watchdog_test : ::testing::Test {
     ksync::runtime::task_group tasks{ioc.get_executor()};
 
     void start() { tasks.spawn("watchdog", dog.run()); }
-    void TearDown() override {
+    // Stops the watchdog; a test whose checks capture its locals calls this before they go
+    // (the watchdog may tick once more while it is being cancelled).
+    void stop() {
         tasks.emit();
         EXPECT_TRUE(run_coro(ioc, tasks.wait(ceiling)));
     }
+    void TearDown() override { stop(); }
 };
 
 TEST(watchdog_options, follow_watchdog_sec) {
@@ -104,6 +107,7 @@ TEST_F(watchdog_test, a_failing_liveness_check_withholds_pings_until_it_recovers
     EXPECT_TRUE(logs.contains("liveness check failing (push worker)"));
     healthy = true;
     ASSERT_TRUE(run_until(ioc, [&] { return dog.stats().pings >= pings + 2; }));
+    stop();  // before `healthy`, which the check reads, goes out of scope
 }
 
 TEST_F(watchdog_test, keeps_pinging_while_a_job_keeps_failing) {
@@ -126,6 +130,7 @@ TEST_F(watchdog_test, keeps_pinging_while_a_job_keeps_failing) {
     }));
     EXPECT_EQ(dog.stats().skipped_unhealthy, 0u);
     EXPECT_EQ(sched.status("tickets")->last_error, "circuit breaker open");
+    stop();  // before `sched`, which the check reads, goes out of scope
     EXPECT_TRUE(run_coro(ioc, sched.stop(ceiling)));
 }
 
