@@ -332,7 +332,8 @@ apply_stats mirror_repository::apply_on(pqxx::connection& c, entity e, std::vect
 }
 
 apply_stats mirror_repository::apply_in(pqxx::transaction_base& tx, pqxx::connection& c, entity e,
-                                        std::vector<mapped_row> rows, change_source source) {
+                                        std::vector<mapped_row> rows, change_source source,
+                                        bool more_in_transaction) {
     const entity_sql& q = sql_[static_cast<std::size_t>(e)];
     // Duplicates in one batch: the last occurrence wins (one upsert may not touch a row twice).
     std::unordered_map<object_key, std::size_t, key_hash, key_eq> index;
@@ -389,10 +390,12 @@ apply_stats mirror_repository::apply_in(pqxx::transaction_base& tx, pqxx::connec
         stats.inserted = counts[0][0].as<std::size_t>();
         stats.updated = counts[0][1].as<std::size_t>();
     }
-    // The temp tables are emptied at commit; a caller applying several batches of one entity in
-    // one transaction needs them empty before the next batch.
-    tx.exec(std::string("TRUNCATE pg_temp.") + hashes_table + ", pg_temp." +
-            quote_ident(q.stage_table));
+    // The temp tables are emptied at commit (ON COMMIT DELETE ROWS); a caller applying another
+    // batch in the same transaction needs them empty now. DELETE, not TRUNCATE: the batches that
+    // share a transaction are small (a push result), and TRUNCATE's fixed cost dominated there.
+    if (more_in_transaction)
+        tx.exec(std::string("DELETE FROM pg_temp.") + hashes_table + "; DELETE FROM pg_temp." +
+                quote_ident(q.stage_table));
     stats.unchanged = rows.size() - stats.inserted - stats.updated;
     return stats;
 }

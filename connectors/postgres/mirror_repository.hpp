@@ -157,8 +157,10 @@ public:
     //   apply_in / mark_deleted_in any number of times, notify_feed(tx, e) for what was written.
     void prepare(pqxx::connection& c, entity e);
     void begin_write(pqxx::transaction_base& tx);
+    // `more_in_transaction`: another apply_in follows in this transaction (clears the temp tables).
     apply_stats apply_in(pqxx::transaction_base& tx, pqxx::connection& c, entity e,
-                         std::vector<mapped_row> rows, change_source source);
+                         std::vector<mapped_row> rows, change_source source,
+                         bool more_in_transaction = false);
     apply_stats mark_deleted_in(pqxx::transaction_base& tx, entity e,
                                 const std::vector<object_key>& keys, change_source source);
     void notify_feed(pqxx::transaction_base& tx, entity e);

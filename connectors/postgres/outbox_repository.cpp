@@ -214,8 +214,10 @@ boost::asio::awaitable<bool> outbox_repository::complete(outbox_row row, push_re
                                "." + quote_ident(s.table) + ", $1::jsonb)) WHERE t.id = $2",
                            row.old_values, *row.object_id);
         }
-        for (const auto& [e, rows] : result.mirror_rows) {
-            const auto stats = mirror_.apply_in(tx, c, e, rows, result.source);
+        for (std::size_t i = 0; i < result.mirror_rows.size(); ++i) {
+            const auto& [e, rows] = result.mirror_rows[i];
+            const bool more = i + 1 < result.mirror_rows.size();
+            const auto stats = mirror_.apply_in(tx, c, e, rows, result.source, more);
             if (stats.written() > 0) mirror_.notify_feed(tx, e);
         }
         if (row.operation == "create" && row.intake_id) {
