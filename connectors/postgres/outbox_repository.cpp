@@ -357,11 +357,8 @@ boost::asio::awaitable<std::vector<outbox_row>> outbox_repository::list(bool inc
     co_return co_await db_.run(std::move(job));
 }
 
-boost::asio::awaitable<bool> outbox_repository::retry(std::int64_t id) {
-    const std::string sql = "UPDATE " + st_ +
-                            ".outbox SET state = 'pending', next_attempt_at = now(), attempts = 0"
-                            " WHERE id = $1 AND state IN ('failed', 'in_doubt', 'held')";
-    auto job = [sql, id](pqxx::connection& c) {
+boost::asio::awaitable<bool> outbox_repository::update_one_row(std::string sql, std::int64_t id) {
+    auto job = [sql = std::move(sql), id](pqxx::connection& c) {
         pqxx::work tx{c};
         const bool ok = tx.exec_params(sql, id).affected_rows() == 1;
         tx.commit();
@@ -370,18 +367,19 @@ boost::asio::awaitable<bool> outbox_repository::retry(std::int64_t id) {
     co_return co_await db_.run(std::move(job));
 }
 
+boost::asio::awaitable<bool> outbox_repository::retry(std::int64_t id) {
+    std::string sql = "UPDATE " + st_ +
+                      ".outbox SET state = 'pending', next_attempt_at = now(), attempts = 0"
+                      " WHERE id = $1 AND state IN ('failed', 'in_doubt', 'held')";
+    co_return co_await update_one_row(std::move(sql), id);
+}
+
 boost::asio::awaitable<bool> outbox_repository::discard(std::int64_t id) {
-    const std::string sql = "UPDATE " + st_ +
-                            ".outbox SET state = 'failed', claimed_by_pid = NULL,"
-                            " last_error = 'discarded by an operator'"
-                            " WHERE id = $1 AND state NOT IN ('done', 'failed')";
-    auto job = [sql, id](pqxx::connection& c) {
-        pqxx::work tx{c};
-        const bool ok = tx.exec_params(sql, id).affected_rows() == 1;
-        tx.commit();
-        return ok;
-    };
-    co_return co_await db_.run(std::move(job));
+    std::string sql = "UPDATE " + st_ +
+                      ".outbox SET state = 'failed', claimed_by_pid = NULL,"
+                      " last_error = 'discarded by an operator'"
+                      " WHERE id = $1 AND state NOT IN ('done', 'failed')";
+    co_return co_await update_one_row(std::move(sql), id);
 }
 
 boost::asio::awaitable<std::string> outbox_repository::mirror_row_json(std::string entity_name,

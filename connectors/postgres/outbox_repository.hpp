@@ -116,6 +116,9 @@ public:
     boost::asio::awaitable<std::string> mirror_row_json(std::string entity_name, std::int64_t id);
 
 private:
+    // Runs an UPDATE of one row by id ($1); true when exactly one row changed.
+    boost::asio::awaitable<bool> update_one_row(std::string sql, std::int64_t id);
+
     db_executor& db_;
     mirror_repository& mirror_;
     schema_names names_;
