@@ -319,16 +319,6 @@ boost::asio::awaitable<std::vector<std::int64_t>> outbox_repository::adopted_ids
     co_return co_await db_.run(std::move(job));
 }
 
-boost::asio::awaitable<std::int64_t> outbox_repository::max_mirror_id(std::string entity_name) {
-    const std::string sql = "SELECT COALESCE(max(id), 0) FROM " + mi_ + "." +
-                            quote_ident(checked_spec(entity_name).table);
-    auto job = [sql](pqxx::connection& c) {
-        pqxx::read_transaction tx{c};
-        return tx.exec(sql)[0][0].as<std::int64_t>();
-    };
-    co_return co_await db_.run(std::move(job));
-}
-
 boost::asio::awaitable<std::vector<std::int64_t>> outbox_repository::mirror_ids(
     std::string entity_name) {
     const std::string sql = "SELECT id FROM " + mi_ + "." +
@@ -380,18 +370,6 @@ boost::asio::awaitable<bool> outbox_repository::discard(std::int64_t id) {
                       " last_error = 'discarded by an operator'"
                       " WHERE id = $1 AND state NOT IN ('done', 'failed')";
     co_return co_await update_one_row(std::move(sql), id);
-}
-
-boost::asio::awaitable<std::string> outbox_repository::mirror_row_json(std::string entity_name,
-                                                                       std::int64_t id) {
-    const std::string sql = "SELECT to_jsonb(t)::text FROM " + mi_ + "." +
-                            quote_ident(checked_spec(entity_name).table) + " t WHERE id = $1";
-    auto job = [sql, id](pqxx::connection& c) {
-        pqxx::read_transaction tx{c};
-        const auto r = tx.exec_params(sql, id);
-        return r.empty() ? std::string() : std::string(r[0][0].c_str());
-    };
-    co_return co_await db_.run(std::move(job));
 }
 
 }  // namespace ksync::pg

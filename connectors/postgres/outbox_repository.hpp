@@ -100,8 +100,6 @@ public:
     // Kayako ids already claimed by finished creations of this entity (so an unknown-outcome
     // search never adopts an object that belongs to another intake row).
     boost::asio::awaitable<std::vector<std::int64_t>> adopted_ids(std::string entity_name);
-    // Largest id of a mirror table (0 when empty).
-    boost::asio::awaitable<std::int64_t> max_mirror_id(std::string entity_name);
     // Alive ids of a mirror table.
     boost::asio::awaitable<std::vector<std::int64_t>> mirror_ids(std::string entity_name);
 
@@ -112,8 +110,6 @@ public:
     boost::asio::awaitable<bool> retry(std::int64_t id);
     // Gives up on a row that is not done: failed with "discarded by an operator".
     boost::asio::awaitable<bool> discard(std::int64_t id);
-    // One mirror row as JSON (the current values), for the dry run of organization PUTs.
-    boost::asio::awaitable<std::string> mirror_row_json(std::string entity_name, std::int64_t id);
 
 private:
     // Runs an UPDATE of one row by id ($1); true when exactly one row changed.
