@@ -9,6 +9,8 @@
 
 #include <spdlog/logger.h>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -68,8 +70,14 @@ public:
             bool lost = false;
             try {
                 auto job = [&s, &f]() -> boost::asio::awaitable<R> { co_return invoke(s, f); };
-                co_return co_await boost::asio::co_spawn(s.strand, std::move(job),
-                                                         boost::asio::use_awaitable);
+                // The job gets an empty cancellation slot: otherwise co_spawn forwards the caller's
+                // slot, and a cancellation emitted on the io thread (SIGTERM, a timeout) would run
+                // the handler installed by the job's own awaits on the pool thread, racing its
+                // emplacement (UBSan saw a half-built cancellation_handler). A job is one short
+                // transaction; the caller waits for it and then sees the cancellation.
+                auto token = boost::asio::bind_cancellation_slot(boost::asio::cancellation_slot(),
+                                                                 boost::asio::use_awaitable);
+                co_return co_await boost::asio::co_spawn(s.strand, std::move(job), token);
             } catch (const connection_lost& e) {
                 if (attempt >= opts_.max_attempts) throw;
                 log_retry(attempt, e.what());
