@@ -102,6 +102,11 @@ sync::engine_options engine_options_of(const config::config& cfg) {
     o.detail_concurrency = std::max(1, cfg.kayako.max_in_flight);
     o.guard.fraction = cfg.streams.reconcile.mass_delete_fraction;
     o.guard.min_count = cfg.streams.reconcile.mass_delete_min;
+    const auto seconds = [](auto d) {
+        return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+    };
+    o.full_scan_interval_seconds = seconds(cfg.streams.users.full_scan_interval);
+    o.reconcile_interval_seconds = seconds(cfg.streams.reconcile.interval);
     return o;
 }
 

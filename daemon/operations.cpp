@@ -97,6 +97,52 @@ push::worker_options push_options_of(const config::config& cfg) {
     return o;
 }
 
+// `status`: when the slow streams last completed and when they are due again (their cursor rows
+// hold the completion times, unix seconds by the daemon's clock).
+std::string slow_stream_lines(pqxx::transaction_base& tx, const std::string& st,
+                              const config::config& cfg) {
+    const auto seconds = [](auto d) {
+        return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+    };
+    const auto r = tx.exec_params(
+        "SELECT (SELECT cursor->>'full_scan_marker' FROM " + st +
+            ".stream_cursors WHERE stream = 'users'),"
+            " (SELECT to_char(to_timestamp((cursor->>'last_full_scan')::bigint), "
+            "'YYYY-MM-DD HH24:MI:SS TZ') FROM " +
+            st +
+            ".stream_cursors WHERE stream = 'users' AND (cursor->>'last_full_scan')::bigint > 0),"
+            " (SELECT to_char(to_timestamp((cursor->>'last_full_scan')::bigint + $1), "
+            "'YYYY-MM-DD HH24:MI:SS TZ') FROM " +
+            st +
+            ".stream_cursors WHERE stream = 'users' AND (cursor->>'last_full_scan')::bigint > 0),"
+            " (SELECT to_char(to_timestamp((cursor->>'last_run')::bigint), "
+            "'YYYY-MM-DD HH24:MI:SS TZ') FROM " +
+            st +
+            ".stream_cursors WHERE stream = 'reconcile'),"
+            " (SELECT to_char(to_timestamp((cursor->>'last_run')::bigint + $2), "
+            "'YYYY-MM-DD HH24:MI:SS TZ') FROM " +
+            st + ".stream_cursors WHERE stream = 'reconcile')",
+        static_cast<long long>(seconds(cfg.streams.users.full_scan_interval)),
+        static_cast<long long>(seconds(cfg.streams.reconcile.interval)))[0];
+    std::string text = "full user scan: ";
+    if (!cfg.streams.users.enabled)
+        text += "off (streams.users.enabled: false)\n";
+    else if (!r[0].is_null())
+        text += fmt::format("in progress, resumes at user id {}\n", r[0].c_str());
+    else if (r[1].is_null())
+        text += "never completed; due at the next users run\n";
+    else
+        text += fmt::format("last completed {}, next due {}\n", r[1].c_str(), r[2].c_str());
+    text += "reconcile: ";
+    if (!cfg.streams.reconcile.enabled)
+        text += "off (streams.reconcile.enabled: false)\n";
+    else if (r[3].is_null())
+        text += "never completed; due once the ticket backfill is complete\n";
+    else
+        text += fmt::format("last completed {}, next due {}\n", r[3].c_str(), r[4].c_str());
+    return text;
+}
+
 // The daemon refuses a database whose schema is older or newer than this build.
 void check_schema(stack& s, const config::config& cfg) {
     auto names = schema_names_of(cfg.postgres);
@@ -170,9 +216,19 @@ int do_once(const config::config& cfg, const once_options& opts, std::ostream& o
             };
             if (want("lookups")) note(co_await s.engine.sync_lookups());
             if (want("organizations")) note(co_await s.engine.sync_organizations());
-            if (want("users")) note(co_await s.engine.sync_users(true));
+            // The slow streams run when due (or when forced: --full, reconcile by name).
+            if (want("users")) {
+                bool full_scan = opts.full;
+                if (!full_scan) full_scan = co_await s.engine.full_user_scan_due();
+                note(co_await s.engine.sync_users(full_scan));
+            }
             if (want("tickets")) note(co_await s.engine.sync_tickets());
-            if (want("reconcile")) note(co_await s.engine.reconcile_tickets());
+            if (want("reconcile")) {
+                bool reconcile = opts.full || !opts.streams.empty();  // named: run it now
+                if (!reconcile && cfg.streams.reconcile.enabled)
+                    reconcile = co_await s.engine.reconcile_due();
+                if (reconcile) note(co_await s.engine.reconcile_tickets());
+            }
             if (pusher && want("push")) {
                 const auto n = co_await pusher->drain();
                 out << fmt::format(
@@ -228,6 +284,16 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
                         : 0.0;
         return js;
     };
+    // The reconciler's job only checks whether a run is due (one read of its cursor row): every
+    // 5 minutes, or at its interval when that is shorter. The backfill must be complete first.
+    auto reconcile_check = [schedule](const config::stream_options& so) {
+        auto js = schedule(so);
+        js.interval = std::min<std::chrono::milliseconds>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(so.interval),
+            std::chrono::minutes(5));
+        js.jitter = 0.1;
+        return js;
+    };
     auto& eng = s->engine;
     // Leadership (reliability.md §6): several daemons may serve one helpdesk; the one holding the
     // advisory lock (fenced in every write) polls Kayako, the others stand by, and all drain the
@@ -249,14 +315,12 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
         auto report = co_await eng.sync_organizations();
         m->observe_stream(report);
     };
-    auto users_new = [&eng, lead, m]() -> asio::awaitable<void> {
+    // New users every run; the full scan instead when its interval has passed since the last
+    // complete one (recorded in the database, so a restart does not redo it).
+    auto users = [&eng, lead, m]() -> asio::awaitable<void> {
         if (!lead->leader) co_return;
-        auto report = co_await eng.sync_users(false);
-        m->observe_stream(report);
-    };
-    auto users_full = [&eng, lead, m]() -> asio::awaitable<void> {
-        if (!lead->leader) co_return;
-        auto report = co_await eng.sync_users(true);
+        const bool full_scan = co_await eng.full_user_scan_due();
+        auto report = co_await eng.sync_users(full_scan);
         m->observe_stream(report);
     };
     auto tickets = [&eng, lead, m]() -> asio::awaitable<void> {
@@ -264,8 +328,10 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
         auto report = co_await eng.sync_tickets();
         m->observe_stream(report);
     };
+    // Checked every few minutes; runs when its interval has passed since the last complete run.
     auto reconcile = [&eng, lead, m]() -> asio::awaitable<void> {
         if (!lead->leader) co_return;
+        if (!co_await eng.reconcile_due()) co_return;
         auto report = co_await eng.reconcile_tickets();
         m->observe_stream(report);
     };
@@ -280,21 +346,16 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
         start_jobs.push_back("organizations");
     }
     if (st.users.enabled) {
-        rt.add_job("users", schedule(st.users), users_new);
-        auto full = schedule(st.users);
-        full.interval = st.users.full_scan_interval;
-        rt.add_job("users-full-scan", full, users_full);
+        rt.add_job("users", schedule(st.users), users);
         start_jobs.push_back("users");
-        start_jobs.push_back("users-full-scan");
     }
     if (st.tickets.enabled) {
         rt.add_job("tickets", schedule(st.tickets), tickets);
         start_jobs.push_back("tickets");
     }
     if (st.reconcile.enabled) {
-        auto rs = schedule(st.reconcile);
-        rs.run_at_start = false;  // the backfill covers the start; reconcile is the slow safety net
-        rt.add_job("reconcile", rs, reconcile);
+        rt.add_job("reconcile", reconcile_check(st.reconcile), reconcile);
+        start_jobs.push_back("reconcile");
     }
     auto* mirror = &s->mirror;
     auto lead_log = logs.make("leader");
@@ -416,7 +477,7 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
     });
     // A reload re-reads the file; intervals apply at once. Connection settings need a restart,
     // and a broken file keeps the running config.
-    rt.on_reload([&rt, config_path, schedule]() -> runtime::reload_result {
+    rt.on_reload([&rt, &eng, config_path, schedule, reconcile_check]() -> runtime::reload_result {
         try {
             auto next = config::load_config(config_path);
             const auto& ns = next.streams;
@@ -424,9 +485,12 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
             rt.update_schedule("organizations", schedule(ns.organizations));
             rt.update_schedule("users", schedule(ns.users));
             rt.update_schedule("tickets", schedule(ns.tickets));
-            auto rs = schedule(ns.reconcile);
-            rs.run_at_start = false;
-            rt.update_schedule("reconcile", rs);
+            rt.update_schedule("reconcile", reconcile_check(ns.reconcile));
+            const auto seconds = [](auto d) {
+                return std::chrono::duration_cast<std::chrono::seconds>(d).count();
+            };
+            eng.set_slow_intervals(seconds(ns.users.full_scan_interval),
+                                   seconds(ns.reconcile.interval));
             return runtime::reload_result::success("stream intervals reloaded");
         } catch (const std::exception& e) {
             return runtime::reload_result::failure(e.what());
@@ -444,7 +508,7 @@ int do_status(const config::config& cfg, bool json, std::ostream& out, std::ostr
         auto names = schema_names_of(cfg.postgres);
         pg::db_executor db(pg_connection_options(cfg.postgres), pg::executor_options{},
                            logging::null_logger());
-        auto job = [names, json](pqxx::connection& c) {
+        auto job = [names, json, &cfg](pqxx::connection& c) {
             const int version = pg::schema_version(c, names);
             pqxx::read_transaction tx{c};
             std::string problem =
@@ -496,6 +560,7 @@ int do_status(const config::config& cfg, bool json, std::ostream& out, std::ostr
                                          st + ".stream_cursors ORDER BY stream"))
                 text += fmt::format("{:<16} {:<22} {:>8} {:>10}  {}\n", r[0].c_str(), r[1].c_str(),
                                     r[2].c_str(), r[3].c_str(), r[4].c_str());
+            text += "\n" + slow_stream_lines(tx, st, cfg);
             text += fmt::format("\nquarantined objects: {}\n",
                                 tx.exec1("SELECT count(*) FROM " + st + ".quarantine")[0].c_str());
             text += fmt::format(

@@ -16,7 +16,10 @@ namespace ksync::app {
 int do_migrate(const config::config& cfg, std::ostream& out, std::ostream& err);
 
 struct once_options {
-    std::vector<std::string> streams;  // empty: every stream, the full user scan and reconcile
+    // Empty: every stream. The full user scan and the reconciler run when due (their interval
+    // has passed since their last complete run), a named `reconcile` always, both with `full`.
+    std::vector<std::string> streams;
+    bool full = false;
     bool allow_mass_delete = false;
     bool progress = false;  // a line per stream as it finishes (for a terminal)
 };

@@ -55,4 +55,21 @@ boost::asio::awaitable<std::int64_t> sync_reads::alive_count(entity e) {
     co_return co_await db_.run(std::move(job));
 }
 
+boost::asio::awaitable<std::vector<id_t>> sync_reads::alive_ids(entity e, id_t after, id_t upto,
+                                                                std::size_t limit) {
+    auto job = [table = table_of(names_, e), after, upto, limit](pqxx::connection& c) {
+        pqxx::read_transaction tx{c};
+        // The primary key's index gives the range in order; LIMIT keeps the chunk small.
+        auto r = tx.exec_params("SELECT id FROM " + table +
+                                    " WHERE id > $1 AND id <= $2 AND deleted_at IS NULL"
+                                    " ORDER BY id LIMIT $3",
+                                after, upto, static_cast<long long>(limit));
+        std::vector<id_t> out;
+        out.reserve(r.size());
+        for (const auto& row : r) out.push_back(row[0].as<id_t>());
+        return out;
+    };
+    co_return co_await db_.run(std::move(job));
+}
+
 }  // namespace ksync::pg

@@ -29,6 +29,12 @@ public:
     // Number of alive rows (the base of the mass-delete guard's fraction).
     boost::asio::awaitable<std::int64_t> alive_count(entity e);
 
+    // One keyset chunk of the ids the mirror holds alive: after < id <= upto, ascending, at most
+    // `limit` of them. Scans compare their listing with these, range by range, so that no
+    // whole-table id list is ever held in memory. For entities keyed by id alone.
+    boost::asio::awaitable<std::vector<id_t>> alive_ids(entity e, id_t after, id_t upto,
+                                                        std::size_t limit);
+
 private:
     db_executor& db_;
     schema_names names_;

@@ -48,6 +48,10 @@ once_args parse_once(arg_list args) {
     once_args a;
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string name;
+        if (args[i] == "--full") {
+            a.full = true;
+            continue;
+        }
         if (args[i] == "--stream") {
             if (i + 1 >= args.size()) throw usage_error("--stream needs a stream name");
             name = args[++i];
@@ -55,7 +59,8 @@ once_args parse_once(arg_list args) {
             name = args[i].substr(9);
         } else {
             reject_option(args[i]);
-            throw usage_error("unexpected argument '" + args[i] + "' (use --stream NAME)");
+            throw usage_error("unexpected argument '" + args[i] +
+                              "' (use --stream NAME or --full)");
         }
         if (name != "push") checked_stream(name);  // push: drain the outbox (when push is on)
         if (std::find(a.streams.begin(), a.streams.end(), name) != a.streams.end()) {

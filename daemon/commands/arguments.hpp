@@ -20,6 +20,7 @@ using arg_list = std::span<const std::string>;
 void parse_no_arguments(arg_list args);
 
 struct once_args {
+    bool full = false;                 // --full: the full user scan and the reconciler, due or not
     std::vector<std::string> streams;  // empty: every enabled stream; no duplicates
 };
 once_args parse_once(arg_list args);

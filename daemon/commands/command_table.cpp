@@ -8,8 +8,9 @@ namespace {
 // In the order --help lists them: daily operation first, repairs after.
 constexpr std::array<command, 10> table{{
     {"run", "", "run the daemon (under systemd: Type=notify)", command_run},
-    {"once", "[--stream NAME...]",
-     "one full pass (every stream, or the named ones; 'push' drains the outbox when push is "
+    {"once", "[--full] [--stream NAME...]",
+     "one pass (every stream, or the named ones; the full user scan and the reconciler only "
+     "when due, or with --full, or reconcile when named; 'push' drains the outbox when push is "
      "on) and exit; the status says if it succeeded",
      command_once},
     {"migrate", "", "create or upgrade the mirror and state schemas", command_migrate},

@@ -23,6 +23,7 @@ int command_once(const invocation& inv) {
     if (!cfg) return exit_config;
     once_options o;
     o.streams = args.streams;
+    o.full = args.full;
     o.progress = ::isatty(STDOUT_FILENO) != 0;
     return do_once(*cfg, o, inv.out, inv.err);
 }

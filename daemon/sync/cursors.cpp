@@ -18,7 +18,9 @@ std::string to_json(const ticket_cursor& c) {
     } else {
         o["phase"] = "incremental";
         o["watermark"] = c.watermark;
+        if (c.settled) o["settled"] = c.settled;
     }
+    if (c.seen_at) o["seen_at"] = c.seen_at;
     return json::serialize(o);
 }
 
@@ -29,6 +31,12 @@ std::string to_json(const user_cursor& c) {
     else
         o["full_scan_marker"] = nullptr;
     o["last_full_scan"] = c.last_full_scan;
+    return json::serialize(o);
+}
+
+std::string to_json(const reconcile_cursor& c) {
+    json::object o;
+    o["last_run"] = c.last_run;
     return json::serialize(o);
 }
 
@@ -65,9 +73,11 @@ ticket_cursor parse_ticket_cursor(const std::string& text) {
     } else if (ph->as_string() == "incremental") {
         c.at = ticket_cursor::phase::incremental;
         c.watermark = int_field(o, "watermark");
+        c.settled = int_field(o, "settled");
     } else {
         throw std::runtime_error("ticket cursor with an unknown phase: " + text);
     }
+    c.seen_at = int_field(o, "seen_at");
     return c;
 }
 
@@ -77,6 +87,13 @@ user_cursor parse_user_cursor(const std::string& text) {
     if (const auto* m = o.if_contains("full_scan_marker"); m && !m->is_null())
         c.full_scan_marker = int_field(o, "full_scan_marker");
     c.last_full_scan = int_field(o, "last_full_scan");
+    return c;
+}
+
+reconcile_cursor parse_reconcile_cursor(const std::string& text) {
+    auto o = parse_object(text, "reconcile");
+    reconcile_cursor c;
+    c.last_run = int_field(o, "last_run");
     return c;
 }
 

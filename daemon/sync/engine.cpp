@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 #include <map>
 #include <unordered_set>
 
@@ -71,6 +72,58 @@ kayako::unix_time now_unix() {
         .count();
 }
 
+constexpr const char* kReconcileStream = "reconcile";
+constexpr id_t kNoUpperBound = std::numeric_limits<id_t>::max();
+
+ticket_cursor incremental_cursor(unix_time watermark, unix_time seen_at, unix_time settled) {
+    ticket_cursor c;
+    c.at = ticket_cursor::phase::incremental;
+    c.watermark = watermark;
+    c.seen_at = seen_at;
+    c.settled = settled;
+    return c;
+}
+
+// One of the reconciler's listings by ticket id, paged by offset.
+struct id_listing {
+    kayako::ticket_list_query q;
+    page_request req;
+    id_t last = 0;  // the highest id listed so far
+    bool done = false;
+};
+
+id_listing make_listing(std::vector<id_t> departments, std::vector<id_t> statuses, int page_size) {
+    id_listing l;
+    l.q.departments = std::move(departments);
+    l.q.statuses = std::move(statuses);
+    l.q.sortfield = "ticketid";
+    l.q.descending = false;
+    l.req = page_request{0, page_size};
+    return l;
+}
+
+// The listing that is behind (the lowest id listed so far), or nullptr when all are done.
+id_listing* behind(std::vector<id_listing>& ls) {
+    id_listing* out = nullptr;
+    for (auto& l : ls)
+        if (!l.done && (!out || l.last < out->last)) out = &l;
+    return out;
+}
+
+// Every id up to here has been listed by each listing that is not done yet (and a done listing
+// has listed all of its ids): what the mirror holds up to here can be judged.
+id_t frontier(const std::vector<id_listing>& ls) {
+    id_t f = kNoUpperBound;
+    for (const auto& l : ls)
+        if (!l.done) f = std::min(f, l.last);
+    return f;
+}
+
+void sort_unique(std::vector<id_t>& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
 // Shared state of the bounded-concurrency detail fetch.
 struct detail_job {
     std::vector<id_t> ids;
@@ -107,9 +160,33 @@ engine::engine(kayako::client& kayako, pg::mirror_repository& mirror, pg::sync_r
                engine_options opts, std::shared_ptr<spdlog::logger> log)
     : kayako_(kayako), mirror_(mirror), reads_(reads), opts_(opts), log_(std::move(log)) {}
 
+kayako::unix_time engine::now() const {
+    return clock_ ? clock_() : now_unix();
+}
+
 asio::awaitable<std::vector<id_t>> engine::list_ids(entity e) {
     auto keys = co_await mirror_.known_ids(e);
     co_return ids_of(keys);
+}
+
+asio::awaitable<bool> engine::full_user_scan_due() {
+    auto stored = co_await mirror_.read_cursor(kUsersStream);
+    if (!stored) co_return true;
+    const auto cur = parse_user_cursor(stored->cursor_json);
+    if (cur.full_scan_marker) co_return true;  // a scan left half done resumes at once
+    co_return now() - cur.last_full_scan >= opts_.full_scan_interval_seconds;
+}
+
+asio::awaitable<bool> engine::reconcile_due() {
+    // Not before the ticket backfill is complete: until then every ticket would be fetched twice.
+    auto tickets = co_await mirror_.read_cursor(kTicketsStream);
+    if (!tickets ||
+        parse_ticket_cursor(tickets->cursor_json).at != ticket_cursor::phase::incremental)
+        co_return false;
+    auto stored = co_await mirror_.read_cursor(kReconcileStream);
+    if (!stored) co_return true;
+    const auto cur = parse_reconcile_cursor(stored->cursor_json);
+    co_return now() - cur.last_run >= opts_.reconcile_interval_seconds;
 }
 
 asio::awaitable<void> engine::quarantine_bad(const std::string& stream,
@@ -138,9 +215,66 @@ asio::awaitable<void> engine::delete_confirmed(entity e, std::vector<id_t> ids,
         log_->error("{}", report.note);
         co_return;
     }
+    co_await apply_deletions(e, std::move(ids), report);
+}
+
+asio::awaitable<void> engine::apply_deletions(entity e, std::vector<id_t> ids,
+                                              stream_report& report) {
+    if (ids.empty()) co_return;
+    failpoint("deletions_confirmed");
     if (e == entity::tickets) co_await delete_ticket_children(ids, report);
     auto s = co_await mirror_.mark_deleted(e, keys_of(ids));
     add(report.applied, s);
+    failpoint("deletions_applied");
+}
+
+asio::awaitable<void> engine::finish_deletions(entity e, deletion_tally& tally,
+                                               stream_report& report) {
+    if (tally.refused()) {
+        report.refused_deletes += static_cast<std::size_t>(tally.total());
+        report.note = fmt::format(
+            "mass-delete guard refused {} {} deletions out of {} (run reconcile "
+            "--allow-mass-delete if they are real)",
+            tally.total(), pg::entity_name(e), tally.known_alive());
+        log_->error("{}", report.note);
+        co_return;
+    }
+    co_await apply_deletions(e, tally.take(), report);
+}
+
+asio::awaitable<void> engine::check_range(entity e, id_t after, id_t upto,
+                                          const std::vector<id_t>& listed, deletion_tally& tally,
+                                          stream_report& report) {
+    constexpr std::size_t chunk = 1000;
+    while (after < upto) {
+        auto ids = co_await reads_.alive_ids(e, after, upto, chunk);
+        if (ids.empty()) break;
+        after = ids.back();
+        std::vector<ticket> still_there;
+        for (auto id : missing_sorted(ids, listed)) {
+            if (!tally.confirming()) {
+                tally.unconfirmed();  // the guard refuses anyway: spare Kayako the Gets
+                continue;
+            }
+            if (e == entity::users) {
+                auto u = co_await kayako_.get_user(id);
+                if (!u)
+                    tally.confirmed_gone(id);
+                else  // listed a moment ago after all (a page boundary moved): keep it current
+                    add(report.applied, co_await mirror_.apply(one(std::move(*u))));
+            } else {
+                auto t = co_await kayako_.get_ticket(id, request_priority::backfill);
+                if (!t)
+                    tally.confirmed_gone(id);  // 404: deleted
+                else
+                    still_there.push_back(std::move(*t));  // e.g. moved to the trash meanwhile
+            }
+        }
+        if (!still_there.empty())
+            co_await process_ticket_page(std::move(still_there), std::nullopt, report);
+        if (tally.apply_as_found()) co_await apply_deletions(e, tally.take(), report);
+        if (ids.size() < chunk) break;
+    }
 }
 
 // A deleted ticket takes its posts and notes with it (Kayako's delete is a hard delete of all).
@@ -163,6 +297,7 @@ template <class T, class Fetch>
 asio::awaitable<void> engine::sync_full_list(const char* stream, entity e, Fetch fetch,
                                              stream_report& report) {
     kayako::page<T> p = co_await fetch();
+    failpoint("lookup_list_fetched");
     co_await quarantine_bad(stream, std::string(pg::entity_name(e)), p.bad, report);
     std::vector<id_t> listed;
     for (const auto& r : p.records) listed.push_back(r.id);
@@ -171,6 +306,7 @@ asio::awaitable<void> engine::sync_full_list(const char* stream, entity e, Fetch
     auto known = co_await list_ids(e);
     auto stats = co_await mirror_.apply(std::move(p.records));
     add(report.applied, stats);
+    failpoint("lookup_list_applied");
     // The list is complete (the call succeeded and every page of it is here), so what it lacks
     // is gone; the guard still holds back a suspiciously large disappearance.
     auto gone = missing_from_listing(known, listed);
@@ -238,6 +374,7 @@ asio::awaitable<stream_report> engine::sync_lookups() {
 asio::awaitable<stream_report> engine::sync_organizations() {
     stream_report report = make_report("organizations");
     auto p = co_await kayako_.list_organizations();
+    failpoint("organization_list_fetched");
     co_await quarantine_bad("organizations", "organizations", p.bad, report);
     std::vector<id_t> listed;
     for (const auto& o : p.records) listed.push_back(o.id);
@@ -245,6 +382,7 @@ asio::awaitable<stream_report> engine::sync_organizations() {
         if (b.id()) listed.push_back(*b.id());
     auto known = co_await list_ids(entity::organizations);
     add(report.applied, co_await mirror_.apply(std::move(p.records)));
+    failpoint("organization_list_applied");
     // Confirm every disappearance with a Get before believing it.
     std::vector<id_t> gone;
     for (auto id : missing_from_listing(known, listed)) {
@@ -271,6 +409,7 @@ asio::awaitable<stream_report> engine::sync_users(bool full_scan) {
         id_t marker = (co_await reads_.max_id(entity::users)) + 1;
         for (;;) {
             auto p = co_await kayako_.filter_users(marker, 1000, request_priority::incremental);
+            failpoint("user_page_fetched");
             co_await quarantine_bad(report.stream, "users", p.bad, report);
             const std::size_t n = p.records.size() + p.bad.size();
             id_t last = marker - 1;
@@ -278,63 +417,64 @@ asio::awaitable<stream_report> engine::sync_users(bool full_scan) {
             for (const auto& b : p.bad)
                 if (b.id()) last = std::max(last, *b.id());
             add(report.applied, co_await mirror_.apply(std::move(p.records)));
+            failpoint("user_page_applied");
             if (n < 1000) break;
             marker = last + 1;
         }
         co_return report;
     }
 
-    // Full keyset scan, resumable: the marker is committed with every page. Deletions are only
-    // inferred from a scan that ran from the start to the end in this run.
-    const bool from_start = !cur.full_scan_marker;
+    // Full keyset scan, resumable: the marker is committed with every page. Each page is a
+    // complete listing of its id range (Filter is `userid >= marker ORDER BY userid`), so the
+    // mirror's ids of that range are compared with it at once, and a resumed scan judges the
+    // ranges it covers too.
+    const auto known_alive = co_await reads_.alive_count(entity::users);
+    deletion_tally tally(opts_.guard, known_alive, opts_.allow_mass_delete);
     id_t marker = cur.full_scan_marker.value_or(1);
-    std::vector<id_t> seen;
     for (;;) {
         auto p = co_await kayako_.filter_users(marker, 1000, request_priority::backfill);
+        failpoint("user_page_fetched");
         co_await quarantine_bad(report.stream, "users", p.bad, report);
         const std::size_t n = p.records.size() + p.bad.size();
         id_t last = marker - 1;
+        std::vector<id_t> listed;
+        listed.reserve(n);
         for (const auto& u : p.records) {
-            seen.push_back(u.id);
+            listed.push_back(u.id);
             last = std::max(last, u.id);
         }
         for (const auto& b : p.bad)
             if (b.id()) {
-                seen.push_back(*b.id());
+                listed.push_back(*b.id());  // quarantined, not gone
                 last = std::max(last, *b.id());
             }
-        user_cursor next = cur;
+        sort_unique(listed);
         const bool done = n < 1000;
-        if (done) {
-            next.full_scan_marker.reset();
-            next.last_full_scan = now_unix();
-        } else {
-            next.full_scan_marker = last + 1;
-        }
-        // Resume points are committed with their page. A scan that finishes without having
-        // stored a resume point leaves the cursor alone, so a quiet cycle writes nothing.
+        // The resume point is committed with its page; the last page commits none: the scan is
+        // recorded as complete only after its deletions are settled (below).
         std::optional<pg::cursor_update> cu;
-        if (next.full_scan_marker || cur.full_scan_marker)
+        if (!done) {
+            user_cursor next = cur;
+            next.full_scan_marker = last + 1;
             cu = make_cursor(kUsersStream, to_json(next));
+            cur = next;
+        }
         add(report.applied, co_await mirror_.apply(std::move(p.records), std::move(cu)));
-        cur = next;
         failpoint("user_page_applied");
+        co_await check_range(entity::users, marker - 1, done ? kNoUpperBound : last, listed, tally,
+                             report);
         if (done) break;
         marker = last + 1;
     }
-    if (from_start) {
-        auto known = co_await list_ids(entity::users);
-        std::vector<id_t> gone;
-        for (auto id : missing_from_listing(known, seen)) {
-            auto u = co_await kayako_.get_user(id);
-            if (!u)
-                gone.push_back(id);
-            else
-                add(report.applied, co_await mirror_.apply(one(std::move(*u))));
-        }
-        co_await delete_confirmed(entity::users, std::move(gone),
-                                  static_cast<std::int64_t>(known.size()), report);
-    }
+    co_await finish_deletions(entity::users, tally, report);
+    // One write per full scan: when it completed, so that `once`, `run` and a restarted daemon
+    // agree on when the next one is due.
+    user_cursor next = cur;
+    next.full_scan_marker.reset();
+    next.last_full_scan = now();
+    std::vector<kayako::user> none;
+    add(report.applied,
+        co_await mirror_.apply(std::move(none), make_cursor(kUsersStream, to_json(next))));
     co_return report;
 }
 
@@ -379,6 +519,7 @@ asio::awaitable<void> engine::process_ticket_page(std::vector<ticket> page,
                     : request_priority::incremental;
     if (!need.empty()) co_await detail_workers(kayako_, job, std::max(1, opts_.detail_concurrency));
     report.detail_fetches += need.size();
+    failpoint("ticket_details_fetched");
 
     std::vector<kayako::post> posts;
     std::vector<kayako::note> notes;
@@ -453,6 +594,7 @@ asio::awaitable<stream_report> engine::sync_tickets() {
             q.descending = true;
             auto newest = co_await kayako_.list_tickets(q, request_priority::backfill);
             cur.target = newest.records.empty() ? 0 : newest.records.front().lastactivity;
+            cur.seen_at = now();  // Kayako's clock was at least the target by now
         }
         q.sortfield = "ticketid";  // unique and stable: offsets do not shuffle
         q.descending = false;
@@ -461,6 +603,7 @@ asio::awaitable<stream_report> engine::sync_tickets() {
             q.start = req.start;
             q.count = req.count;
             auto p = co_await kayako_.list_tickets(q, request_priority::backfill);
+            failpoint("ticket_page_fetched");
             co_await quarantine_bad(kTicketsStream, "tickets", p.bad, report);
             std::vector<std::int64_t> keys;
             for (const auto& t : p.records) keys.push_back(t.id);
@@ -469,7 +612,7 @@ asio::awaitable<stream_report> engine::sync_tickets() {
             if (n < static_cast<std::size_t>(req.count)) step.last = true;
             ticket_cursor next = cur;
             if (step.last) {
-                next = ticket_cursor{ticket_cursor::phase::incremental, 0, 0, cur.target};
+                next = incremental_cursor(cur.target, cur.seen_at, 0);
             } else {
                 next.offset = step.next.start;
             }
@@ -482,21 +625,31 @@ asio::awaitable<stream_report> engine::sync_tickets() {
         report.note = "backfill complete";
     }
 
-    // Incremental pass: newest first, until below the watermark minus the overlap.
+    // Incremental pass: newest first, until below the watermark minus the overlap, or below the
+    // settled time when that is higher (planning.hpp: incremental_stop).
     q.sortfield = "lastactivity";
     q.descending = true;
-    const kayako::unix_time stop_below = cur.watermark - opts_.overlap_seconds;
-    kayako::unix_time pass_max = cur.watermark;
+    unix_time settled = cur.settled;
+    if (settled_mem_.watermark == cur.watermark) settled = std::max(settled, settled_mem_.settled);
+    const unix_time stop_below = incremental_stop(cur.watermark, settled, opts_.overlap_seconds);
+    const unix_time pass_start = now();
+    unix_time pass_max = cur.watermark;
+    unix_time max_seen_at = cur.seen_at;
     page_request req{0, opts_.page_size};
     for (;;) {
         q.start = req.start;
         q.count = req.count;
         auto p = co_await kayako_.list_tickets(q, request_priority::incremental);
+        failpoint("ticket_page_fetched");
+        const unix_time got_at = now();
         co_await quarantine_bad(kTicketsStream, "tickets", p.bad, report);
         std::vector<std::int64_t> keys;
         for (const auto& t : p.records) {
             keys.push_back(t.lastactivity);
-            pass_max = std::max(pass_max, t.lastactivity);
+            if (t.lastactivity > pass_max) {
+                pass_max = t.lastactivity;
+                max_seen_at = got_at;
+            }
         }
         const std::size_t n = p.records.size() + p.bad.size();
         auto step = next_page(req, keys, opts_.page_size, opts_.page_overlap);
@@ -507,76 +660,95 @@ asio::awaitable<stream_report> engine::sync_tickets() {
         if (step.last || below) break;
         req = step.next;
     }
-    if (pass_max != cur.watermark) {
-        // The whole pass is applied: only now may the watermark move.
-        ticket_cursor next{ticket_cursor::phase::incremental, 0, 0, pass_max};
+    // The whole pass is applied: what it read can be settled, and only now may the watermark move.
+    // A cursor of an older version has no time of sight: the watermark was seen by this pass's
+    // start at the latest.
+    const unix_time seen_at = cur.seen_at ? cur.seen_at : pass_start;
+    const unix_time settled_now = settled_after_pass(cur.watermark, seen_at, settled, stop_below,
+                                                     pass_start, opts_.overlap_seconds);
+    settled_mem_.watermark = pass_max;
+    settled_mem_.settled = settled_now;
+    // Written when the watermark moved, and once more when a quiet helpdesk's overlap window has
+    // settled (from then on a pass reads one page), never on a pass that changes nothing else.
+    const bool moved = pass_max != cur.watermark;
+    const bool newly_settled = cur.settled < cur.watermark && settled_now >= cur.watermark;
+    if (moved || newly_settled || !cur.seen_at) {
+        auto next = incremental_cursor(pass_max, moved ? max_seen_at : seen_at, settled_now);
         auto cu = make_cursor(kTicketsStream, to_json(next));
         std::vector<ticket> none;
         add(report.applied, co_await mirror_.apply(std::move(none), std::move(cu)));
+        failpoint("ticket_watermark_applied");
     }
     co_return report;
 }
 
+// The two listings by ticket id (every department, and the trash: department 0) are walked side
+// by side, always advancing the one that is behind; up to the lower of their positions both have
+// listed every id, so the mirror's ids of that range are compared with what they listed, and the
+// listed ids below it are dropped. Memory: about one page of each listing, whatever the size.
 asio::awaitable<stream_report> engine::reconcile_tickets() {
-    stream_report report = make_report("reconcile");
+    stream_report report = make_report(kReconcileStream);
     auto scope = co_await ticket_scope_now();
-    std::vector<id_t> seen;
-    // Two complete listings by ticket id: every department, then the trash (department 0).
-    std::vector<std::vector<id_t>> listings;
-    listings.push_back(scope.departments);
-    listings.push_back(std::vector<id_t>(1, 0));
-    for (auto& departments : listings) {
-        kayako::ticket_list_query q;
-        q.departments = departments;
-        q.statuses = scope.statuses;
-        q.sortfield = "ticketid";
-        q.descending = false;
-        page_request req{0, opts_.page_size};
-        for (;;) {
-            q.start = req.start;
-            q.count = req.count;
-            auto p = co_await kayako_.list_tickets(q, request_priority::backfill);
-            co_await quarantine_bad("reconcile", "tickets", p.bad, report);
-            std::vector<std::int64_t> keys;
-            for (const auto& t : p.records) {
-                keys.push_back(t.id);
-                seen.push_back(t.id);
-            }
-            for (const auto& b : p.bad)
-                if (b.id()) seen.push_back(*b.id());
-            const std::size_t n = p.records.size() + p.bad.size();
-            auto step = next_page(req, keys, opts_.page_size, 0, true);
-            if (n < static_cast<std::size_t>(req.count)) step.last = true;
-            co_await process_ticket_page(std::move(p.records), std::nullopt, report);
-            if (step.last) break;
-            req = step.next;
+    const auto known_alive = co_await reads_.alive_count(entity::tickets);
+    deletion_tally tally(opts_.guard, known_alive, opts_.allow_mass_delete);
+    std::vector<id_listing> listings;
+    listings.push_back(make_listing(scope.departments, scope.statuses, opts_.page_size));
+    listings.push_back(make_listing(std::vector<id_t>(1, 0), scope.statuses, opts_.page_size));
+    std::vector<id_t> listed;  // ids listed above `judged`
+    id_t judged = 0;
+    for (id_listing* l = behind(listings); l; l = behind(listings)) {
+        l->q.start = l->req.start;
+        l->q.count = l->req.count;
+        auto p = co_await kayako_.list_tickets(l->q, request_priority::backfill);
+        failpoint("reconcile_page_fetched");
+        co_await quarantine_bad(kReconcileStream, "tickets", p.bad, report);
+        std::vector<std::int64_t> keys;
+        for (const auto& t : p.records) {
+            keys.push_back(t.id);
+            listed.push_back(t.id);
+            l->last = std::max(l->last, t.id);
         }
-    }
-    // Both listings completed: what the mirror holds beyond them is confirmed one by one.
-    auto known = co_await list_ids(entity::tickets);
-    std::vector<id_t> gone;
-    std::vector<ticket> still_there;
-    for (auto id : missing_from_listing(known, seen)) {
-        auto t = co_await kayako_.get_ticket(id, request_priority::backfill);
-        if (!t)
-            gone.push_back(id);  // 404: deleted
+        for (const auto& b : p.bad)
+            if (b.id()) {
+                listed.push_back(*b.id());  // quarantined, not gone
+                l->last = std::max(l->last, *b.id());
+            }
+        const std::size_t n = p.records.size() + p.bad.size();
+        auto step = next_page(l->req, keys, opts_.page_size, 0, true);
+        if (n < static_cast<std::size_t>(l->req.count)) step.last = true;
+        if (step.last)
+            l->done = true;
         else
-            still_there.push_back(std::move(*t));  // e.g. moved to the trash meanwhile
+            l->req = step.next;
+        co_await process_ticket_page(std::move(p.records), std::nullopt, report);
+        const id_t upto = frontier(listings);
+        if (upto <= judged) continue;
+        sort_unique(listed);
+        co_await check_range(entity::tickets, judged, upto, listed, tally, report);
+        std::erase_if(listed, [upto](id_t id) { return id <= upto; });
+        judged = upto;
     }
-    if (!still_there.empty())
-        co_await process_ticket_page(std::move(still_there), std::nullopt, report);
-    co_await delete_confirmed(entity::tickets, std::move(gone),
-                              static_cast<std::int64_t>(known.size()), report);
+    co_await finish_deletions(entity::tickets, tally, report);
+    // When this run completed, so that the next one is due a reconcile interval later.
+    reconcile_cursor done;
+    done.last_run = now();
+    std::vector<ticket> none;
+    add(report.applied,
+        co_await mirror_.apply(std::move(none), make_cursor(kReconcileStream, to_json(done))));
     co_return report;
 }
 
-asio::awaitable<std::vector<stream_report>> engine::run_once() {
+asio::awaitable<std::vector<stream_report>> engine::run_once(slow_streams slow) {
     std::vector<stream_report> reports;
     reports.push_back(co_await sync_lookups());
     reports.push_back(co_await sync_organizations());
-    reports.push_back(co_await sync_users(true));
+    bool full_scan = slow == slow_streams::always;
+    if (!full_scan) full_scan = co_await full_user_scan_due();
+    reports.push_back(co_await sync_users(full_scan));
     reports.push_back(co_await sync_tickets());
-    reports.push_back(co_await reconcile_tickets());
+    bool reconcile = slow == slow_streams::always;
+    if (!reconcile) reconcile = co_await reconcile_due();
+    if (reconcile) reports.push_back(co_await reconcile_tickets());
     co_return reports;
 }
 

@@ -6,15 +6,24 @@
 //                  staff, staff groups, custom field definitions and options); hash diff
 //   organizations  full list; deletions confirmed with a Get
 //   users          new ids every cycle (Filter from the highest id the mirror has seen); a full
-//                  keyset scan on a slower interval, which also finds edits and deletions
+//                  keyset scan on a slower interval, which also finds edits and deletions: each
+//                  page is compared with the mirror's ids of the same id range
 //   tickets        first a backfill by ticket id (resumable: the offset is committed with every
 //                  page), then incremental passes newest-first by lastactivity that stop below
-//                  the watermark minus an overlap; the watermark advances only after a whole pass
+//                  the watermark minus an overlap (or the settled time, once Kayako's clock is
+//                  past the watermark by the overlap: planning.hpp); the watermark advances only
+//                  after a whole pass
 //   details        posts and notes of every ticket whose lastactivity moved (one Get each, with
 //                  bounded concurrency); posts and notes that vanished are soft-deleted
-//   reconcile      full id listings of tickets (trash included); every id missing from them is
-//                  confirmed with a Get before the mirror changes; a mass-delete guard
+//   reconcile      full id listings of tickets (trash included), walked side by side in id
+//                  order and compared with the mirror's ids range by range; every id missing
+//                  from them is confirmed with a Get before the mirror changes; a mass-delete
+//                  guard
 //
+// The full user scan and the reconciler are slow (a request per 1000 objects) and run only when
+// due: their interval has passed since their last complete run, recorded in their cursor rows
+// (users: last_full_scan; reconcile: last_run), so `once`, `run` and a restarted daemon agree.
+// Memory stays O(page) in every stream: no scan holds a whole table's ids (deletion_tally).
 // Every page is applied with the cursor it advances in the same transaction, children (posts,
 // notes) before the tickets that mention them, so a crash replays pages and never skips one:
 // replayed rows hash-equal and write nothing. One undecodable object is quarantined and the
@@ -43,7 +52,13 @@ struct engine_options {
     int detail_concurrency = 4;          // concurrent ticket Gets (the pacer still rules)
     delete_guard guard;
     bool allow_mass_delete = false;  // the operator's one-run override
+    // The slow streams run when this long has passed since their last complete run.
+    std::int64_t full_scan_interval_seconds = 86400;  // streams.users.full_scan_interval
+    std::int64_t reconcile_interval_seconds = 86400;  // streams.reconcile.interval
 };
+
+// What `run_once` does with the slow streams (the full user scan and the reconciler).
+enum class slow_streams { when_due, always };
 
 // What one stream run did; `status` prints it and the scheduler logs it.
 struct stream_report {
@@ -71,12 +86,25 @@ public:
     boost::asio::awaitable<stream_report> sync_tickets();
     boost::asio::awaitable<stream_report> reconcile_tickets();
 
-    // One full pass, as `kayako-sync once`: every stream, the full user scan and the reconciler.
-    boost::asio::awaitable<std::vector<stream_report>> run_once();
+    // Whether the slow streams are due (their interval has passed since their last complete run
+    // as recorded in the state schema; a full user scan left half done is due at once).
+    boost::asio::awaitable<bool> full_user_scan_due();
+    boost::asio::awaitable<bool> reconcile_due();
+
+    // One pass over every stream: lookups, organizations, users (new ids, or the full scan when
+    // due), tickets, and the reconciler when due; `always` runs both slow streams regardless.
+    boost::asio::awaitable<std::vector<stream_report>> run_once(
+        slow_streams slow = slow_streams::when_due);
 
     void set_failpoint(failpoint_fn f) { failpoint_ = std::move(f); }
     [[nodiscard]] const engine_options& options() const noexcept { return opts_; }
     void set_allow_mass_delete(bool on) noexcept { opts_.allow_mass_delete = on; }
+    void set_slow_intervals(std::int64_t full_scan_seconds, std::int64_t reconcile_seconds) {
+        opts_.full_scan_interval_seconds = full_scan_seconds;
+        opts_.reconcile_interval_seconds = reconcile_seconds;
+    }
+    // Test seam: the daemon's wall clock (unix seconds) as the engine reads it.
+    void set_clock(std::function<kayako::unix_time()> now) { clock_ = std::move(now); }
 
 private:
     struct ticket_scope;
@@ -84,6 +112,16 @@ private:
                                                      std::optional<pg::cursor_update> cursor,
                                                      stream_report& report);
     boost::asio::awaitable<std::vector<id_t>> list_ids(pg::entity e);
+    // The merge step of the full scans: mirror ids alive in (after, upto] that `listed` (sorted)
+    // lacks are confirmed with a Get; found ones are applied again, gone ones go to the tally.
+    boost::asio::awaitable<void> check_range(pg::entity e, id_t after, id_t upto,
+                                             const std::vector<id_t>& listed, deletion_tally& tally,
+                                             stream_report& report);
+    boost::asio::awaitable<void> apply_deletions(pg::entity e, std::vector<id_t> ids,
+                                                 stream_report& report);
+    boost::asio::awaitable<void> finish_deletions(pg::entity e, deletion_tally& tally,
+                                                  stream_report& report);
+    [[nodiscard]] kayako::unix_time now() const;
     boost::asio::awaitable<void> quarantine_bad(const std::string& stream,
                                                 const std::string& entity,
                                                 const std::vector<kayako::record_error>& bad,
@@ -106,6 +144,13 @@ private:
     engine_options opts_;
     std::shared_ptr<spdlog::logger> log_;
     failpoint_fn failpoint_;
+    std::function<kayako::unix_time()> clock_;
+    // What the last incremental pass of this process settled beyond what its cursor says (a
+    // settled time is written only when it reaches the watermark, so a quiet pass writes nothing).
+    struct settled_memory {
+        kayako::unix_time watermark = 0;
+        kayako::unix_time settled = 0;
+    } settled_mem_;
 };
 
 }  // namespace ksync::sync

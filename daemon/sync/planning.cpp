@@ -1,6 +1,8 @@
 #include "daemon/sync/planning.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <iterator>
 #include <unordered_set>
 
 namespace ksync::sync {
@@ -43,6 +45,34 @@ std::vector<id_t> missing_from_listing(std::vector<id_t> known_alive, std::vecto
         if (!seen.count(id)) out.push_back(id);
     std::sort(out.begin(), out.end());
     return out;
+}
+
+std::int64_t delete_guard::most(std::int64_t known_alive) const noexcept {
+    const auto by_fraction = static_cast<std::int64_t>(
+        std::floor(fraction * static_cast<double>(std::max<std::int64_t>(known_alive, 0))));
+    return std::max(min_count, by_fraction);
+}
+
+std::vector<id_t> missing_sorted(const std::vector<id_t>& mirror, const std::vector<id_t>& listed) {
+    std::vector<id_t> out;
+    std::set_difference(mirror.begin(), mirror.end(), listed.begin(), listed.end(),
+                        std::back_inserter(out));
+    return out;
+}
+
+unix_time incremental_stop(unix_time watermark, unix_time settled, std::int64_t overlap) {
+    return std::max(watermark - std::max<std::int64_t>(overlap, 0), settled);
+}
+
+unix_time settled_after_pass(unix_time watermark, unix_time seen_at, unix_time settled,
+                             unix_time stop, unix_time pass_start, std::int64_t overlap) {
+    // Kayako's clock at the pass start, from below; without a time of sight only the watermark.
+    unix_time kayako_low = watermark;
+    if (seen_at > 0 && pass_start > seen_at) kayako_low += pass_start - seen_at;
+    // Never past the watermark: above it nothing is re-read anyway (every newer row is above the
+    // stop), and what Kayako's clock demonstrably reached is all this relies on.
+    return std::max(
+        {settled, stop, std::min(watermark, kayako_low - std::max<std::int64_t>(overlap, 0))});
 }
 
 }  // namespace ksync::sync

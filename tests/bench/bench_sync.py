@@ -388,9 +388,11 @@ def quiet_cycle(site, emu, pg_dir, label):
 def per_stream(site, emu):
     """Requests of each stream alone, nothing changed (once --stream NAME)."""
     out = {}
-    for s in ("lookups", "organizations", "users", "tickets", "reconcile"):
+    # `--stream users` is the new-id pass unless the full scan is due; `--full` forces the scan.
+    for s, extra in (("lookups", ()), ("organizations", ()), ("users", ()),
+                     ("users (full scan)", ("--full",)), ("tickets", ()), ("reconcile", ())):
         emu.clear_log()
-        m = site.ksync("once", "--stream", s)
+        m = site.ksync("once", *extra, "--stream", s.split()[0])
         entries = emu.log_entries()
         out[s] = {"requests": len(entries), "wall_s": m["wall_s"], "peak_rss_mib": m["peak_rss_mib"],
                   "by_endpoint": by_endpoint(entries)}
@@ -752,8 +754,9 @@ def markdown(r):
              f"{nc['feed_rows_added']} feed rows added; tuples written (pg_stat_user_tables): "
              f"{nc['tuples_written'] or 'none'}. Requests: "
              + ", ".join(f"{k} {v}" for k, v in nc["requests_by_endpoint"].items()) + ".\n")
-    L.append("`once` runs every stream, including the full user scan and the reconciler; each alone "
-             "(`once --stream NAME`, nothing changed):\n")
+    L.append("`once` runs the full user scan and the reconciler only when due (their interval since "
+             "their last complete run, 1 day; the backfill's `once` ran both); each stream alone "
+             "(`once --stream NAME`, nothing changed; the full user scan forced with `--full`):\n")
     L.append("| stream | requests | wall s | peak RSS | requests by endpoint |\n|---|---|---|---|---|")
     for s, v in r["no_change_per_stream"].items():
         L.append(f"| {s} | {v['requests']} | {v['wall_s']} | {mib(v.get('peak_rss_mib'))} | "

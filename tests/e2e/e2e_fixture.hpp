@@ -106,8 +106,10 @@ protected:
         eng = std::make_unique<sync::engine>(*kayako, *mirror, *reads, o, logs.logger("sync"));
     }
 
+    // A full pass: every stream, the slow ones (full user scan, reconciler) whether due or not.
     std::vector<sync::stream_report> once() {
-        return test::run_coro(ioc, eng->run_once(), std::chrono::minutes(5));
+        return test::run_coro(ioc, eng->run_once(sync::slow_streams::always),
+                              std::chrono::minutes(5));
     }
 
     void expect_mirror_equals_model() {
@@ -171,6 +173,14 @@ protected:
                  position))
             out[{r[0].as<std::string>(), r[1].as<std::int64_t>()}] = r[2].as<int>();
         return out;
+    }
+
+    // Requests to one endpoint (app/controller/method, lower case) since log entry `from`.
+    std::int64_t count_requests(const std::string& endpoint, std::size_t from) {
+        auto log = emu->api().request_log();
+        std::int64_t n = 0;
+        for (std::size_t i = from; i < log.size(); ++i) n += log[i].endpoint == endpoint;
+        return n;
     }
 
     std::string written_state() {

@@ -134,6 +134,152 @@ TEST_F(sync_e2e, a_cycle_with_nothing_changed_writes_nothing_and_asks_only_what_
             << endpoint << " x" << n;
 }
 
+TEST_F(sync_e2e, a_quiet_cycle_asks_for_the_lists_one_user_page_and_one_ticket_page) {
+    // The daemon's clock, moved by hand together with the emulator's.
+    std::int64_t clock = 2'000'000'000;
+    eng->set_clock([&clock] { return clock; });
+    once();
+    // Right after the backfill the pass still re-reads the whole overlap window (every seeded
+    // ticket here). Once the overlap has passed on both clocks, one more pass settles it.
+    const auto overlap = engine_opts().overlap_seconds;
+    clock += overlap + 1;
+    control("POST", "/_control/clock", "advance=" + std::to_string(overlap + 1));
+    auto settling = test::run_coro(ioc, eng->run_once());
+    ASSERT_EQ(settling.size(), 4u);  // the full user scan and the reconciler are not due
+
+    for (int process = 0; process < 2; ++process) {
+        if (process == 1) {  // a new process (`kayako-sync once` again) reads the same state
+            make_stack(engine_opts());
+            eng->set_clock([&clock] { return clock; });
+        }
+        clock += 60;
+        const auto state = written_state();
+        const auto position = feed_position();
+        const auto log_before = emu->api().request_log().size();
+        auto reports = test::run_coro(ioc, eng->run_once());
+        ASSERT_EQ(reports.size(), 4u);
+        EXPECT_EQ(reports[2].stream, "users");
+        EXPECT_EQ(feed_position(), position);
+        EXPECT_EQ(written_state(), state);  // not even a cursor row
+        auto log = emu->api().request_log();
+        std::map<std::string, int> by_endpoint;
+        int lookups = 0;
+        for (std::size_t i = log_before; i < log.size(); ++i) {
+            ++by_endpoint[log[i].endpoint];
+            if (log[i].endpoint != "base/UserOrganization/getlist" &&
+                (log[i].endpoint.ends_with("/getlist") ||
+                 log[i].endpoint == "base/CustomField/listoptions"))
+                ++lookups;
+        }
+        EXPECT_EQ(by_endpoint["base/UserOrganization/getlist"], 1);
+        EXPECT_EQ(by_endpoint["base/User/filter"], 1);
+        EXPECT_EQ(by_endpoint["tickets/Ticket/listall"], 1);
+        EXPECT_EQ(static_cast<int>(log.size() - log_before), lookups + 3) << process;
+    }
+
+    // Correctness is kept: a change made now is found by the next one-page pass.
+    clock += 5;
+    control("POST", "/_control/clock", "advance=5");
+    const auto live = emu->api().read([](const emulator::helpdesk& m) {
+        for (const auto& t : m.tickets)
+            if (t.departmentid != 0) return t.ticketid;
+        return std::int64_t{0};
+    });
+    control("POST", "/_control/tickets/" + std::to_string(live),
+            "subject=Changed+after+the+window+settled");
+    const auto position = feed_position();
+    test::run_coro(ioc, eng->sync_tickets());
+    EXPECT_EQ((events_after(position)[{"tickets", live}]), 1);
+    expect_mirror_equals_model();
+}
+
+TEST_F(sync_e2e, the_full_user_scan_and_the_reconciler_run_when_due_and_not_before) {
+    auto o = engine_opts();
+    o.full_scan_interval_seconds = 3600;
+    o.reconcile_interval_seconds = 7200;
+    std::int64_t clock = 2'000'000'000;
+    auto fresh_process = [&] {
+        make_stack(o);
+        eng->set_clock([&clock] { return clock; });
+    };
+    fresh_process();
+    auto streams = [&] {
+        const auto log_before = emu->api().request_log().size();
+        std::string s;
+        for (const auto& r : test::run_coro(ioc, eng->run_once(), std::chrono::minutes(5)))
+            s += r.stream + "; ";
+        return s + std::to_string(count_requests("base/User/filter", log_before)) + " user pages";
+    };
+    // Nothing recorded yet: both are due (the reconciler once the backfill is complete).
+    EXPECT_EQ(streams(),
+              "lookups; organizations; users (full scan); tickets; reconcile; 2 user pages");
+    EXPECT_EQ(streams(), "lookups; organizations; users; tickets; 1 user pages");
+    clock += 3599;
+    EXPECT_EQ(streams(), "lookups; organizations; users; tickets; 1 user pages");
+    clock += 1;
+    EXPECT_EQ(streams(), "lookups; organizations; users (full scan); tickets; 2 user pages");
+    // A restarted process agrees: the completion times are in the database.
+    fresh_process();
+    EXPECT_TRUE(!test::run_coro(ioc, eng->full_user_scan_due()));
+    EXPECT_TRUE(!test::run_coro(ioc, eng->reconcile_due()));
+    EXPECT_EQ(streams(), "lookups; organizations; users; tickets; 1 user pages");
+    clock += 3600;
+    EXPECT_EQ(streams(),
+              "lookups; organizations; users (full scan); tickets; reconcile; 2 user pages");
+    EXPECT_EQ(streams(), "lookups; organizations; users; tickets; 1 user pages");
+}
+
+TEST_F(sync_e2e, a_resumed_full_user_scan_still_finds_deletions_in_the_ranges_it_covers) {
+    once();
+    auto ids = emu->api().read([](const emulator::helpdesk& m) {
+        std::vector<std::int64_t> u;
+        for (const auto& x : m.users) u.push_back(x.userid);
+        std::sort(u.begin(), u.end());
+        return u;
+    });
+    ASSERT_GT(ids.size(), 1100u);
+    const auto gone = ids[1100];  // on the second Filter page
+    control("DELETE", "/_control/users/" + std::to_string(gone), "");
+    const auto before = feed_position();
+    // The scan dies after its first page committed its resume point.
+    eng->set_failpoint([](std::string_view point) {
+        if (point == "user_page_applied") throw std::runtime_error("simulated crash");
+    });
+    EXPECT_THROW(test::run_coro(ioc, eng->sync_users(true)), std::runtime_error);
+    make_stack(engine_opts());
+    EXPECT_TRUE(test::run_coro(ioc, eng->full_user_scan_due()));  // half done: due at once
+    auto report = test::run_coro(ioc, eng->sync_users(true));
+    EXPECT_EQ(report.applied.deleted, 1u);
+    EXPECT_EQ((events_after(before)[{"users", gone}]), 1);
+    expect_mirror_equals_model();
+}
+
+TEST_F(sync_e2e, the_reconciler_finds_deletions_at_both_ends_of_the_id_range_and_in_the_trash) {
+    once();
+    auto ids = emu->api().read([](const emulator::helpdesk& m) {
+        std::vector<std::int64_t> live, trash;
+        for (const auto& x : m.tickets) (x.departmentid == 0 ? trash : live).push_back(x.ticketid);
+        std::sort(live.begin(), live.end());
+        std::sort(trash.begin(), trash.end());
+        return std::pair{live, trash};
+    });
+    const auto& [live, trash] = ids;
+    ASSERT_FALSE(trash.empty());
+    // Kayako's delete is a hard delete: nothing lists these ids any more.
+    const std::vector<std::int64_t> deleted{live.front(), live[live.size() / 2], live.back(),
+                                            trash.back()};
+    for (auto id : deleted) control("DELETE", "/_control/tickets/" + std::to_string(id), "");
+    const auto moved = live[live.size() / 3];  // trashed: listed by the trash listing now
+    control("POST", "/_control/tickets/" + std::to_string(moved), "departmentid=0");
+    const auto before = feed_position();
+    auto report = test::run_coro(ioc, eng->reconcile_tickets());
+    EXPECT_EQ(report.refused_deletes, 0u);
+    auto events = events_after(before);
+    for (auto id : deleted) EXPECT_EQ((events[{"tickets", id}]), 1) << id;
+    EXPECT_EQ((events[{"tickets", moved}]), 1);
+    expect_mirror_equals_model();
+}
+
 TEST_F(sync_e2e, ties_in_lastactivity_shuffled_by_kayako_lose_nothing) {
     once();
     // 250 tickets changed within one frozen second: a tie group larger than two pages of 100,
@@ -157,9 +303,13 @@ TEST_F(sync_e2e, a_listing_that_shrinks_past_the_guard_deletes_nothing) {
     const auto before = feed_position();
     emu->api().write(
         [](emulator::helpdesk& m) { m.tickets.erase(m.tickets.begin(), m.tickets.begin() + 200); });
+    const auto log_before = emu->api().request_log().size();
     auto report = test::run_coro(ioc, eng->reconcile_tickets());
     EXPECT_EQ(report.refused_deletes, 200u);
     EXPECT_NE(report.note.find("guard"), std::string::npos);
+    // Past what the guard could allow (50 of 400 known), the missing ids are only counted: no
+    // more Gets to confirm them, and no more ids held in memory.
+    EXPECT_EQ(count_requests("tickets/Ticket/get", log_before), engine_opts().guard.most(400) + 1);
     for (const auto& [key, n] : events_after(before))
         EXPECT_NE(key.first, "tickets") << "deleted " << key.second;
     // The operator's override for one run lets them through.

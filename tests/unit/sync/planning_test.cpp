@@ -10,6 +10,7 @@
 namespace {
 
 using namespace ksync::sync;
+using kid = ksync::kayako::id_t;  // plain id_t is ambiguous with <sys/types.h>
 
 TEST(paging, a_short_page_is_the_last) {
     auto s = next_page({0, 100}, std::vector<std::int64_t>(40, 5), 100, 3);
@@ -86,11 +87,89 @@ TEST(reconcile, missing_ids_and_the_guard) {
     EXPECT_FALSE(g.allows(100, 51));
 }
 
+TEST(reconcile, the_guard_s_largest_allowed_deletion) {
+    delete_guard g{0.10, 50};
+    EXPECT_EQ(g.most(10'000), 1000);
+    EXPECT_EQ(g.most(100), 50);  // the minimum count
+    EXPECT_EQ(g.most(0), 50);
+    for (std::int64_t known : {0, 1, 99, 500, 501, 10'000, 1'000'003})
+        for (std::int64_t n : {g.most(known), g.most(known) + 1})
+            EXPECT_EQ(g.allows(known, n), n <= g.most(known)) << known << " " << n;
+}
+
+TEST(reconcile, the_tally_holds_no_more_ids_than_the_guard_could_allow) {
+    // 1M known, 10 %: at most 100,000 deletions allowed; a listing that lost everything confirms
+    // 100,001 and only counts the rest, never holding more ids than that.
+    deletion_tally t(delete_guard{0.10, 50}, 1'000'000, false);
+    std::int64_t gets = 0;
+    for (kid id = 1; id <= 1'000'000; ++id) {
+        if (t.confirming()) {
+            ++gets;
+            t.confirmed_gone(id);
+        } else {
+            t.unconfirmed();
+        }
+    }
+    EXPECT_EQ(gets, 100'001);
+    EXPECT_EQ(t.held(), 100'001u);
+    EXPECT_TRUE(t.refused());
+    EXPECT_EQ(t.total(), 1'000'000);
+    EXPECT_FALSE(t.apply_as_found());
+
+    deletion_tally small(delete_guard{0.10, 50}, 1000, false);
+    for (kid id = 1; id <= 50; ++id) small.confirmed_gone(id);
+    EXPECT_FALSE(small.refused());
+    EXPECT_EQ(small.take().size(), 50u);
+    EXPECT_EQ(small.held(), 0u);
+
+    // The operator's override: everything is confirmed and applied as it is found.
+    deletion_tally all(delete_guard{0.10, 50}, 1000, true);
+    for (kid id = 1; id <= 900; ++id) {
+        ASSERT_TRUE(all.confirming());
+        all.confirmed_gone(id);
+        if (id % 100 == 0) {
+            EXPECT_EQ(all.take().size(), 100u);
+        }
+    }
+    EXPECT_TRUE(all.apply_as_found());
+    EXPECT_FALSE(all.refused());
+    EXPECT_EQ(all.total(), 900);
+}
+
+TEST(reconcile, missing_sorted_is_a_merge_step) {
+    EXPECT_EQ(missing_sorted({1, 3, 5, 7, 9}, {1, 2, 5, 9, 11}), (std::vector<kid>{3, 7}));
+    EXPECT_EQ(missing_sorted({}, {1, 2}), (std::vector<kid>{}));
+    EXPECT_EQ(missing_sorted({4, 6}, {}), (std::vector<kid>{4, 6}));
+}
+
+TEST(incremental, the_stop_is_the_watermark_minus_the_overlap_until_the_window_settles) {
+    EXPECT_EQ(incremental_stop(10'000, 0, 600), 9'400);
+    EXPECT_EQ(incremental_stop(10'000, 9'900, 600), 9'900);
+    EXPECT_EQ(incremental_stop(10'000, 10'000, 600), 10'000);
+    EXPECT_EQ(incremental_stop(10'000, 0, 0), 10'000);
+    // The watermark was seen at daemon time 50,000 (Kayako's clock is unknown: it only had
+    // reached 10,000 by then). A pass starting 100 s later settles no more than the overlap.
+    EXPECT_EQ(settled_after_pass(10'000, 50'000, 0, 9'400, 50'100, 600), 9'500);
+    // Once the overlap has passed on the daemon's clock, everything up to the watermark is final.
+    EXPECT_EQ(settled_after_pass(10'000, 50'000, 0, 9'400, 50'600, 600), 10'000);
+    EXPECT_EQ(settled_after_pass(10'000, 50'000, 0, 9'400, 51'000, 600), 10'000);  // capped
+    // Never backwards; without a time of sight only what the pass read.
+    EXPECT_EQ(settled_after_pass(10'000, 50'000, 9'990, 9'990, 50'001, 600), 9'990);
+    EXPECT_EQ(settled_after_pass(10'000, 0, 0, 9'400, 99'999, 600), 9'400);
+    // A daemon clock that went backwards proves nothing.
+    EXPECT_EQ(settled_after_pass(10'000, 50'000, 0, 9'400, 40'000, 600), 9'400);
+}
+
 TEST(cursors, round_trip_and_reject_garbage) {
-    ticket_cursor b{ticket_cursor::phase::backfill, 3000, 1700000000, 0};
+    ticket_cursor b{ticket_cursor::phase::backfill, 3000, 1700000000, 0, 1800000000, 0};
     EXPECT_EQ(parse_ticket_cursor(to_json(b)), b);
-    ticket_cursor i{ticket_cursor::phase::incremental, 0, 0, 1700000123};
+    ticket_cursor i{ticket_cursor::phase::incremental, 0, 0, 1700000123, 1800000000, 1700000100};
     EXPECT_EQ(parse_ticket_cursor(to_json(i)), i);
+    // A cursor written before seen_at and settled existed still reads.
+    ticket_cursor old{ticket_cursor::phase::incremental, 0, 0, 1700000123, 0, 0};
+    EXPECT_EQ(parse_ticket_cursor(R"({"phase": "incremental", "watermark": 1700000123})"), old);
+    reconcile_cursor r{1700000555};
+    EXPECT_EQ(parse_reconcile_cursor(to_json(r)), r);
     user_cursor u{42, 1700000000};
     EXPECT_EQ(parse_user_cursor(to_json(u)), u);
     user_cursor none{std::nullopt, 5};
