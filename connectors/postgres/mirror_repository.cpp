@@ -27,7 +27,6 @@ inline std::string TypedCopyEscaper::operator()<ksync::pg::raw_copy_line>(
 namespace ksync::pg {
 namespace {
 
-constexpr const char* hashes_table = "ksync_hashes";
 constexpr const char* bookkeeping =
     "'{content_hash,version,first_seen_at,last_changed_at}'::text[]";
 
@@ -101,6 +100,7 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
         for (auto c : s.columns) cols.push_back(quote_ident(c));
         const std::string col_list = join(cols, ", ");
         q.stage_table = "ksync_stage_" + std::string(s.table);
+        q.table = table;
         q.stage_columns.assign(s.columns.begin(), s.columns.end());
         q.stage_columns.emplace_back("content_hash");
         q.create_stage = "CREATE TEMP TABLE IF NOT EXISTS " + quote_ident(q.stage_table) +
@@ -118,16 +118,21 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
         // lag behind a first load (every batch then scanned all rows loaded so far).
         const std::string lookup_by_key = " LIMIT 1";
         // Step 1: which keys are new, changed or coming back from a soft delete.
-        q.diff =
-            "SELECT h.id, h.sub_id FROM pg_temp." + std::string(hashes_table) +
-            " h LEFT JOIN LATERAL (SELECT m.content_hash, m.deleted_at FROM " + table +
-            " m WHERE m." + k1 + " = h.id" + (k2.empty() ? "" : " AND m." + k2 + " = h.sub_id") +
-            lookup_by_key +
-            ") m ON true"
-            " WHERE m.content_hash IS DISTINCT FROM h.content_hash OR m.deleted_at IS NOT NULL";
+        // `fresh`: no mirror row has the key (content_hash is NOT NULL in every mirror row).
+        // The batch's keys and hashes arrive as array literals between head and tail (in the
+        // statement text: no COPY into a temp table, no round trips of its own).
+        q.diff_head = "SELECT h.id, h.sub_id, m.content_hash IS NULL AS fresh FROM unnest(";
+        q.diff_tail =
+            ") AS h(id, sub_id, hash) LEFT JOIN LATERAL (SELECT m.content_hash, m.deleted_at "
+            "FROM " +
+            table + " m WHERE m." + k1 + " = h.id" +
+            (k2.empty() ? "" : " AND m." + k2 + " = h.sub_id") + lookup_by_key +
+            ") m ON true WHERE m.content_hash IS DISTINCT FROM decode(h.hash, 'hex')"
+            " OR m.deleted_at IS NOT NULL";
 
-        // Step 2: upsert the staged rows and write their feed rows, in one statement. All parts
-        // see the same snapshot, so `old` holds the rows as they were before the upsert.
+        // Step 3 (keys the mirror holds): upsert the staged rows and write their feed rows, in
+        // one statement. All parts see the same snapshot, so `old` holds the rows as they were
+        // before the upsert.
         std::string set_list;
         for (std::size_t c = s.key_columns; c < cols.size(); ++c)
             set_list += cols[c] + " = EXCLUDED." + cols[c] + ", ";
@@ -194,6 +199,28 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
         const auto src = q.upsert_local.find("END, 'kayako' FROM up");
         if (src == std::string::npos) throw std::logic_error("upsert text has no source");
         q.upsert_local.replace(src, std::string("END, 'kayako'").size(), "END, 'local'");
+        // Keys no mirror row had: their rows were COPYed straight into the mirror (version 1);
+        // one feed row each, built from the rows as stored, in key order. The keys follow as
+        // array literals, then the tail.
+        q.fresh_columns.assign(s.columns.begin(), s.columns.end());
+        for (const char* c : {"content_hash", "version", "first_seen_at", "last_changed_at"})
+            q.fresh_columns.emplace_back(c);
+        // The row's data columns as JSON (as to_jsonb(row) minus the bookkeeping columns and
+        // deleted_at, which is what an insert event carries; ~25% cheaper than subtracting keys).
+        std::string m_data;
+        for (const auto& c : cols) m_data += (m_data.empty() ? "m." : ", m.") + c;
+        q.fresh_feed_head =
+            "INSERT INTO " + st +
+            ".changes (entity, object_id, object_sub_id, version, op, changed_columns, old_values, "
+            "new_values, source) SELECT " +
+            quote_literal(s.table) + ", r.id, r.sub_id, r.version, 'insert', " + all_columns +
+            ", NULL, r.j, ";
+        q.fresh_feed_tail = ") AS k(id, sub_id) CROSS JOIN LATERAL (SELECT m." + k1 + " AS id, " +
+                            (k2.empty() ? std::string("NULL::bigint") : "m." + k2) +
+                            " AS sub_id, m.version, (SELECT to_jsonb(x) FROM (SELECT " + m_data +
+                            ") x) AS j FROM " + table + " m WHERE m." + k1 + " = k.id" +
+                            (k2.empty() ? "" : " AND m." + k2 + " = k.sub_id") + lookup_by_key +
+                            ") r ORDER BY k.id, k.sub_id";
         const std::string del_sub = k2.empty() ? "NULL::bigint" : "t." + k2;
         q.mark_deleted =
             "WITH k AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) AS k(id, sub_id)),"
@@ -223,10 +250,14 @@ mirror_repository::mirror_repository(db_executor& db, schema_names names,
         if (s.has_ticket_id) q.known_ids_of_ticket = key_sel + " AND ticket_id = $1" + order;
         sql_.push_back(std::move(q));
     }
-    cursor_sql_ =
+    // The stream, the cursor and the row count go between head and tail as literals, so that
+    // apply_on can send this statement together with the NOTIFY, in one round trip.
+    cursor_head_ =
         "INSERT INTO " + st +
         ".stream_cursors AS c (stream, cursor, rows_written, updated_at, last_success_at)"
-        " VALUES ($1, $2::jsonb, $3, now(), now()) ON CONFLICT (stream) DO UPDATE SET"
+        " VALUES (";
+    cursor_tail_ =
+        ", now(), now()) ON CONFLICT (stream) DO UPDATE SET"
         " cursor = EXCLUDED.cursor, rows_written = c.rows_written + EXCLUDED.rows_written,"
         " updated_at = now(), last_success_at = now(), last_error = NULL, last_error_at = NULL"
         // A page that moved nothing and changed nothing writes nothing.
@@ -246,9 +277,6 @@ void mirror_repository::ensure_temp_tables(pqxx::connection& c, entity e) {
     // Created once per session, outside the apply transaction: a rollback of the apply must not
     // take the tables with it. ON COMMIT DELETE ROWS empties them after every transaction.
     pqxx::nontransaction tx{c};
-    tx.exec(
-        std::string("CREATE TEMP TABLE IF NOT EXISTS ") + hashes_table +
-        " (id bigint NOT NULL, sub_id bigint, content_hash bytea NOT NULL) ON COMMIT DELETE ROWS");
     tx.exec(sql_[static_cast<std::size_t>(e)].create_stage);
     std::lock_guard lock{mu_};
     temp_ready_.insert(token);
@@ -288,9 +316,14 @@ void mirror_repository::call_hook(std::string_view point, pqxx::connection& c) {
 void mirror_repository::write_cursor(pqxx::transaction_base& tx,
                                      const std::optional<cursor_update>& cursor,
                                      std::size_t written) {
-    if (!cursor) return;
-    tx.exec_params(cursor_sql_, cursor->stream, cursor->cursor_json,
-                   static_cast<long long>(written));
+    if (cursor) tx.exec(cursor_statement(tx, *cursor, written));
+}
+
+std::string mirror_repository::cursor_statement(pqxx::transaction_base& tx,
+                                                const cursor_update& cursor,
+                                                std::size_t written) const {
+    return cursor_head_ + tx.quote(cursor.stream) + ", " + tx.quote(cursor.cursor_json) +
+           "::jsonb, " + std::to_string(written) + cursor_tail_;
 }
 
 void mirror_repository::prepare(pqxx::connection& c, entity e) {
@@ -308,17 +341,43 @@ void mirror_repository::notify_feed(pqxx::transaction_base& tx, entity e) {
     tx.exec_params("SELECT pg_notify($1, $2)", feed_channel(names_), std::string(entity_name(e)));
 }
 
+void mirror_repository::stage_rows(pqxx::transaction_base& tx, const entity_sql& q,
+                                   const std::vector<mapped_row>& rows,
+                                   const std::vector<std::size_t>& which) {
+    if (which.empty()) return;
+    pqxx::stream_to stage{tx, q.stage_table, q.stage_columns};
+    std::string line;
+    for (std::size_t i : which) {
+        line = rows[i].copy_line;
+        line += "\t\\\\x";
+        line += hex(rows[i].hash);
+        stage << std::make_tuple(raw_copy_line{&line});
+    }
+    stage.complete();
+}
+
+void mirror_repository::clear_stage(pqxx::transaction_base& tx, const entity_sql& q) {
+    tx.exec("DELETE FROM pg_temp." + quote_ident(q.stage_table));
+}
+
 apply_stats mirror_repository::apply_on(pqxx::connection& c, entity e, std::vector<mapped_row> rows,
                                         const std::optional<cursor_update>& cursor) {
     ensure_temp_tables(c, e);
     using clock = std::chrono::steady_clock;
     const auto t0 = clock::now();
     pqxx::work tx{c};
-    begin_write(tx);
+    // begin_write's echo suppression travels with apply_in's diff (the first statement that
+    // matters); round trips are what a page pays most for on a busy machine.
+    check_fence(tx);
     const apply_stats stats = apply_in(tx, c, e, std::move(rows), change_source::kayako);
-    if (stats.written() > 0) notify_feed(tx, e);
     const auto t1 = clock::now();
-    write_cursor(tx, cursor, stats.written());
+    // The NOTIFY (when something was written) and the cursor, in one round trip.
+    std::string tail;
+    if (stats.written() > 0)
+        tail = "SELECT pg_notify(" + tx.quote(feed_channel(names_)) + ", " +
+               tx.quote(std::string(entity_name(e))) + "); ";
+    if (cursor) tail += cursor_statement(tx, *cursor, stats.written());
+    if (!tail.empty()) tx.exec(tail);
     call_hook("before_commit", c);
     tx.commit();
     if (log_ && log_->should_log(spdlog::level::debug)) {
@@ -352,50 +411,108 @@ apply_stats mirror_repository::apply_in(pqxx::transaction_base& tx, pqxx::connec
     }
     apply_stats stats;
     if (rows.empty()) return stats;
+    // Keys whose hash differs: `existing` ones (a mirror row has the key, maybe soft-deleted)
+    // go through the staged upsert; `fresh` ones (the common case of a first load) are COPYed
+    // straight into the mirror with version 1, and their feed rows are built from them in one
+    // statement: each row is written once instead of into the stage and then again.
+    // One statement, one round trip: echo suppression for the writes below (the push-back
+    // triggers skip the daemon's own writes; transaction-local), a savepoint for the fresh rows'
+    // COPY (see below; released at commit), and the diff.
+    auto* dbtx = dynamic_cast<pqxx::dbtransaction*>(&tx);  // savepoints need a transaction block
+    std::string diff = "SELECT set_config('kayako_sync.writer', 'daemon', true); ";
+    if (dbtx != nullptr) diff += "SAVEPOINT ksync_fresh; ";
     {
-        pqxx::stream_to hashes{tx, hashes_table,
-                               std::vector<std::string>{"id", "sub_id", "content_hash"}};
-        std::string line;
+        std::vector<std::optional<std::int64_t>> ids, subs;
+        ids.reserve(rows.size());
+        subs.reserve(rows.size());
+        std::string hashes = "{";
+        hashes.reserve(rows.size() * 65 + 2);
         for (const auto& r : rows) {
-            line = std::to_string(r.key.id);
-            line += '\t';
-            line += r.key.sub_id ? std::to_string(*r.key.sub_id) : "\\N";
-            line += "\t\\\\x";
-            line += hex(r.hash);
-            hashes << std::make_tuple(raw_copy_line{&line});
+            ids.emplace_back(r.key.id);
+            subs.push_back(r.key.sub_id);
+            if (hashes.size() > 1) hashes += ',';
+            hashes += hex(r.hash);
         }
-        hashes.complete();
+        hashes += '}';
+        diff += q.diff_head + quote_literal(bigint_array(ids)) + "::bigint[], " +
+                quote_literal(bigint_array(subs)) + "::bigint[], " + quote_literal(hashes) +
+                "::text[]" + q.diff_tail;
     }
-    std::vector<std::size_t> changed;
-    for (const auto& row : tx.exec(q.diff)) {
+    std::vector<std::size_t> existing, fresh;
+    for (const auto& row : tx.exec(diff)) {
         object_key k{row[0].as<std::int64_t>(), std::nullopt};
         if (!row[1].is_null()) k.sub_id = row[1].as<std::int64_t>();
-        changed.push_back(index.at(k));
+        (row[2].as<bool>() ? fresh : existing).push_back(index.at(k));
     }
-    if (!changed.empty()) {
-        std::sort(changed.begin(), changed.end());
-        {
-            pqxx::stream_to stage{tx, q.stage_table, q.stage_columns};
+    if (existing.empty() && fresh.empty()) {
+        stats.unchanged = rows.size();
+        return stats;
+    }
+    std::sort(existing.begin(), existing.end());
+    std::sort(fresh.begin(), fresh.end());
+    stage_rows(tx, q, rows, existing);
+    call_hook("staged", c);
+    if (dbtx == nullptr) {  // no savepoint: everything through the staged upsert
+        stage_rows(tx, q, rows, fresh);
+        existing.insert(existing.end(), fresh.begin(), fresh.end());
+        fresh.clear();
+    }
+    // The fresh rows go in after the savepoint taken with the diff: should another writer have
+    // inserted one of these keys since (the push worker recording a created object while a sync
+    // page brings the same one), the COPY fails with a unique violation and everything since
+    // the savepoint (this COPY and the staged rows) is rolled back; the batch's changed rows then
+    // all go through the staged upsert, which handles keys that exist.
+    if (!fresh.empty()) {
+        bool copied = false;
+        try {
+            pqxx::stream_to into{tx, q.table, q.fresh_columns};
             std::string line;
-            for (std::size_t i : changed) {
+            for (std::size_t i : fresh) {
                 line = rows[i].copy_line;
                 line += "\t\\\\x";
                 line += hex(rows[i].hash);
-                stage << std::make_tuple(raw_copy_line{&line});
+                line += "\t1\tnow\tnow";  // version 1; 'now': the transaction's start, as now()
+                into << std::make_tuple(raw_copy_line{&line});
             }
-            stage.complete();
+            into.complete();
+            copied = true;
+        } catch (const pqxx::unique_violation&) {
+            tx.exec("ROLLBACK TO SAVEPOINT ksync_fresh");
+            stage_rows(tx, q, rows, existing);  // rolled back with it
         }
-        call_hook("staged", c);
+        if (copied) {
+            std::vector<std::optional<std::int64_t>> ids, subs;
+            ids.reserve(fresh.size());
+            subs.reserve(fresh.size());
+            for (std::size_t i : fresh) {
+                ids.emplace_back(rows[i].key.id);
+                subs.push_back(rows[i].key.sub_id);
+            }
+            const auto r =
+                tx.exec(q.fresh_feed_head + quote_literal(source_name(source)) + " FROM unnest(" +
+                        quote_literal(bigint_array(ids)) + "::bigint[], " +
+                        quote_literal(bigint_array(subs)) + "::bigint[]" + q.fresh_feed_tail);
+            if (r.affected_rows() != fresh.size())
+                throw std::logic_error("mirror: " + std::to_string(fresh.size()) +
+                                       " rows copied but " + std::to_string(r.affected_rows()) +
+                                       " feed rows written");
+            stats.inserted = fresh.size();
+            fresh.clear();
+        }
+    }
+    if (!fresh.empty()) {  // not copied: upserted with the existing ones
+        stage_rows(tx, q, rows, fresh);
+        existing.insert(existing.end(), fresh.begin(), fresh.end());
+    }
+    if (!existing.empty()) {
         const auto counts = tx.exec(source == change_source::kayako ? q.upsert : q.upsert_local);
-        stats.inserted = counts[0][0].as<std::size_t>();
+        stats.inserted += counts[0][0].as<std::size_t>();
         stats.updated = counts[0][1].as<std::size_t>();
     }
-    // The temp tables are emptied at commit (ON COMMIT DELETE ROWS); a caller applying another
+    // The stage is emptied at commit (ON COMMIT DELETE ROWS); a caller applying another
     // batch in the same transaction needs them empty now. DELETE, not TRUNCATE: the batches that
     // share a transaction are small (a push result), and TRUNCATE's fixed cost dominated there.
-    if (more_in_transaction)
-        tx.exec(std::string("DELETE FROM pg_temp.") + hashes_table + "; DELETE FROM pg_temp." +
-                quote_ident(q.stage_table));
+    if (more_in_transaction && !existing.empty()) clear_stage(tx, q);
     stats.unchanged = rows.size() - stats.inserted - stats.updated;
     return stats;
 }

@@ -3,11 +3,16 @@
 // The mirror repository: every SQL statement of the sync path lives here. A batch of records of
 // one entity is applied in ONE transaction together with the stream cursor it advances and the
 // change-feed rows it produces:
-//   1. (key, content hash) of every record is COPYed into a temp table and compared with the
-//      mirror: unchanged rows are dropped here and write nothing at all;
-//   2. the changed rows are COPYed into a staging table and upserted (version + 1), and the feed
-//      gets one row per inserted/updated object with the changed columns' old and new values;
-//   3. the cursor row is written (only when it moved or data changed), NOTIFY names the entity,
+//   1. (key, content hash) of every record is compared with the mirror in one statement (the
+//      keys and hashes travel in its text): unchanged rows are dropped here and write nothing;
+//   2. rows whose key the mirror does not hold yet (a first load) are COPYed straight into the
+//      mirror (version 1) and get one insert event each, built from the stored rows in one
+//      statement; should another writer insert one of those keys meanwhile, that COPY is rolled
+//      back to a savepoint and the rows join step 3;
+//   3. the other changed rows are COPYed into a staging table and upserted (version + 1), and
+//      the feed gets one row per inserted/updated object with the changed columns' old and new
+//      values;
+//   4. the cursor row is written (only when it moved or data changed), NOTIFY names the entity,
 //      and everything commits together.
 
 #include "connectors/postgres/db_executor.hpp"
@@ -140,7 +145,8 @@ public:
     [[nodiscard]] std::optional<int> fence() const;
 
     // Test seam: called on the database thread inside each write transaction at "staged" (rows
-    // COPYed, nothing upserted yet) and "before_commit", with the session's backend pid.
+    // staged, nothing written to the mirror yet) and "before_commit", with the session's backend
+    // pid.
     using test_hook = std::function<void(std::string_view point, int backend_pid)>;
     void set_test_hook(test_hook hook);
 
@@ -157,7 +163,9 @@ public:
     //   apply_in / mark_deleted_in any number of times, notify_feed(tx, e) for what was written.
     void prepare(pqxx::connection& c, entity e);
     void begin_write(pqxx::transaction_base& tx);
-    // `more_in_transaction`: another apply_in follows in this transaction (clears the temp tables).
+    // `more_in_transaction`: another apply_in follows in this transaction (clears the stage).
+    // `tx` should be a dbtransaction (pqxx::work): the new-key COPY needs a savepoint; with any
+    // other transaction every changed row goes through the staged upsert.
     apply_stats apply_in(pqxx::transaction_base& tx, pqxx::connection& c, entity e,
                          std::vector<mapped_row> rows, change_source source,
                          bool more_in_transaction = false);
@@ -167,20 +175,32 @@ public:
 
 private:
     struct entity_sql {
+        std::string table;  // quoted, schema-qualified mirror table
         std::string stage_table;
         std::string create_stage;
-        std::string diff;
+        std::string diff_head;  // + key and hash arrays
+        std::string diff_tail;
         std::string upsert;        // feed source 'kayako'
         std::string upsert_local;  // feed source 'local' (push-back results)
         std::string mark_deleted;
         std::string known_ids;
         std::string known_ids_of_ticket;
         std::vector<std::string> stage_columns;
+        // New keys: COPY into the mirror table itself, then one feed statement.
+        std::vector<std::string> fresh_columns;
+        std::string fresh_feed_head;  // + source literal + " FROM unnest(" + key arrays
+        std::string fresh_feed_tail;
     };
     void ensure_temp_tables(pqxx::connection& c, entity e);
+    static void stage_rows(pqxx::transaction_base& tx, const entity_sql& q,
+                           const std::vector<mapped_row>& rows,
+                           const std::vector<std::size_t>& which);
+    static void clear_stage(pqxx::transaction_base& tx, const entity_sql& q);
     void check_fence(pqxx::transaction_base& tx);
     void write_cursor(pqxx::transaction_base& tx, const std::optional<cursor_update>& cursor,
                       std::size_t written);
+    std::string cursor_statement(pqxx::transaction_base& tx, const cursor_update& cursor,
+                                 std::size_t written) const;
     void call_hook(std::string_view point, pqxx::connection& c);
 
     db_executor& db_;
@@ -188,7 +208,7 @@ private:
     std::shared_ptr<spdlog::logger> log_;
     std::size_t write_slot_;
     std::vector<entity_sql> sql_;
-    std::string cursor_sql_;
+    std::string cursor_head_, cursor_tail_;
 
     mutable std::mutex mu_;  // guards everything below (jobs run on several DB threads)
     std::optional<int> fence_pid_;

@@ -251,6 +251,149 @@ TEST_F(mirror_test, duplicates_in_one_batch_the_last_one_wins) {
     EXPECT_EQ(text("SELECT subject FROM kayako.tickets WHERE id = 1"), "latest");
 }
 
+// New keys are COPYed straight into the mirror, keys that exist go through the staged upsert;
+// one batch holding both writes version 1 + an insert event for the new ones, version + 1 + an
+// update event for the changed ones, and nothing for the unchanged ones.
+TEST_F(mirror_test, a_batch_mixing_new_and_existing_keys_writes_the_right_versions_and_events) {
+    auto db_exec = executor();
+    pg::mirror_repository repo{*db_exec, pg::schema_names{}, logging::null_logger()};
+    run(repo.apply(make_tickets(1, 10)));
+    const auto before = xmins("kayako.tickets");
+    const auto last = scalar("SELECT max(position) FROM kayako_sync.changes");
+
+    auto batch = make_tickets(5, 11);  // 5..15: 5-7 changed, 8-10 unchanged, 11-15 new
+    for (auto& t : batch)
+        if (t.id <= 7) t.subject = "changed " + std::to_string(t.id);
+    EXPECT_EQ(run(repo.apply(batch, cursor_update{"tickets", "2"})), (apply_stats{5, 3, 3, 0}));
+
+    const auto after = xmins("kayako.tickets");
+    for (long long id = 1; id <= 10; ++id)
+        EXPECT_EQ(after.at(id) != before.at(id), id >= 5 && id <= 7) << id;
+    EXPECT_EQ(scalar("SELECT count(*) FROM kayako.tickets"), 15);
+    EXPECT_EQ(scalar("SELECT count(*) FROM kayako.tickets WHERE version = 2"), 3);
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM kayako.tickets WHERE id BETWEEN 11 AND 15 AND version = 1"
+               " AND deleted_at IS NULL AND first_seen_at = last_changed_at"),
+        5);
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM kayako_sync.changes WHERE position > " + std::to_string(last)),
+        8);
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM kayako_sync.changes WHERE position > " + std::to_string(last) +
+               " AND op = 'update' AND version = 2 AND object_id BETWEEN 5 AND 7"
+               " AND changed_columns = '{subject}'"),
+        3);
+    EXPECT_EQ(
+        scalar("SELECT count(*) FROM kayako_sync.changes WHERE position > " + std::to_string(last) +
+               " AND op = 'insert' AND version = 1 AND object_id BETWEEN 11 AND 15"
+               " AND old_values IS NULL AND cardinality(changed_columns) = 35"),
+        5);
+    // One event per (entity, id, version); an insert event carries the row as the mirror holds it
+    // (minus the bookkeeping columns), its time is the row's first_seen_at.
+    EXPECT_EQ(scalar("SELECT count(*) FROM (SELECT 1 FROM kayako_sync.changes"
+                     " GROUP BY entity, object_id, version HAVING count(*) > 1) d"),
+              0);
+    EXPECT_EQ(scalar("SELECT count(*) FROM kayako_sync.changes c JOIN kayako.tickets t ON t.id = "
+                     "c.object_id WHERE c.op = 'insert' AND t.version = 1 AND c.new_values = "
+                     "to_jsonb(t) - '{content_hash,version,first_seen_at,last_changed_at,"
+                     "deleted_at}'::text[] AND c.committed_at = t.first_seen_at"),
+              12);  // 1-4 and 8-10 from the first batch, 11-15 from this one
+    EXPECT_EQ(scalar("SELECT count(*) FROM kayako_sync.changes WHERE op = 'insert'"), 15);
+}
+
+TEST_F(mirror_test, duplicate_new_and_existing_keys_in_one_batch_the_last_one_wins) {
+    auto db_exec = executor();
+    pg::mirror_repository repo{*db_exec, pg::schema_names{}, logging::null_logger()};
+    run(repo.apply(make_tickets(1, 2)));
+    auto batch = make_tickets(1, 4);  // 1, 2 exist; 3, 4 are new
+    for (std::int64_t id : {1, 3}) {
+        auto first = batch[static_cast<std::size_t>(id - 1)];
+        first.subject = "first " + std::to_string(id);
+        auto second = first;
+        second.subject = "second " + std::to_string(id);
+        batch.push_back(first);
+        batch.push_back(second);
+    }
+    EXPECT_EQ(run(repo.apply(batch)), (apply_stats{2, 1, 1, 0}));
+    EXPECT_EQ(text("SELECT subject || ' ' || version FROM kayako.tickets WHERE id = 1"),
+              "second 1 2");
+    EXPECT_EQ(text("SELECT subject || ' ' || version FROM kayako.tickets WHERE id = 3"),
+              "second 3 1");
+    EXPECT_EQ(scalar("SELECT count(*) FROM kayako_sync.changes WHERE object_id = 3"), 1);
+    EXPECT_EQ(text("SELECT new_values->>'subject' FROM kayako_sync.changes WHERE object_id = 3"),
+              "second 3");
+    EXPECT_EQ(text("SELECT op || ' ' || (new_values->>'subject') FROM kayako_sync.changes"
+                   " WHERE object_id = 1 AND version = 2"),
+              "update second 1");
+}
+
+// A key that was new at the diff but is inserted by another writer before this batch's COPY
+// (the push worker recording a created ticket while a sync page brings it): the COPY of the new
+// rows fails on the key, is rolled back alone, and the whole batch goes through the upsert.
+TEST_F(mirror_test, a_new_key_inserted_by_another_writer_meanwhile_becomes_an_update) {
+    auto db_exec = executor(1);
+    pg::mirror_repository repo{*db_exec, pg::schema_names{}, logging::null_logger()};
+    auto other_exec = executor(1);
+    pg::mirror_repository other{*other_exec, pg::schema_names{}, logging::null_logger()};
+    auto batch = make_tickets(1, 5);
+    auto theirs = batch[2];  // ticket 3, as the other writer has it
+    theirs.subject = "theirs";
+    int hooks = 0;
+    repo.set_test_hook([&](std::string_view at, int) {
+        if (at != "staged" || hooks++ > 0) return;
+        const auto st = other_exec->run_blocking(0, [&](pqxx::connection& c) {
+            return other.apply_on(c, entity::tickets,
+                                  pg::map_records(std::vector<kayako::ticket>{theirs}),
+                                  cursor_update{"push", "1"});
+        });
+        EXPECT_EQ(st, (apply_stats{1, 0, 0, 0}));
+    });
+    EXPECT_EQ(run(repo.apply(batch, cursor_update{"tickets", "1"})), (apply_stats{4, 1, 0, 0}));
+    EXPECT_EQ(hooks, 1);
+    EXPECT_EQ(scalar("SELECT count(*) FROM kayako.tickets"), 5);
+    EXPECT_EQ(text("SELECT subject || ' ' || version FROM kayako.tickets WHERE id = 3"),
+              batch[2].subject + " 2");
+    EXPECT_EQ(scalar("SELECT count(*) FROM kayako_sync.changes"), 6);
+    EXPECT_EQ(text("SELECT string_agg(op || ' ' || version, ', ' ORDER BY position)"
+                   " FROM kayako_sync.changes WHERE object_id = 3"),
+              "insert 1, update 2");
+    EXPECT_EQ(scalar("SELECT count(*) FROM kayako_sync.changes WHERE op = 'insert' AND version = 1"
+                     " AND object_id <> 3"),
+              4);
+    EXPECT_EQ(text("SELECT cursor::text FROM kayako_sync.stream_cursors WHERE stream = 'tickets'"),
+              "1");
+}
+
+// The building blocks the push worker uses: several apply_in calls in one transaction of the
+// caller's (each takes its own savepoint), a local source, new and existing keys mixed.
+TEST_F(mirror_test, several_applies_in_one_caller_transaction_with_a_local_source) {
+    auto db_exec = executor();
+    pg::mirror_repository repo{*db_exec, pg::schema_names{}, logging::null_logger()};
+    run(repo.apply(make_tickets(1, 2)));
+    auto first = make_tickets(2, 2);  // 2 exists (changed), 3 is new
+    first[0].subject = "pushed";
+    const auto second = make_tickets(4, 1);  // new
+    const auto stats = db_exec->run_blocking(0, [&](pqxx::connection& c) {
+        repo.prepare(c, entity::tickets);
+        pqxx::work tx{c};
+        repo.begin_write(tx);
+        auto a = repo.apply_in(tx, c, entity::tickets, pg::map_records(first),
+                               pg::change_source::local, true);
+        const auto b = repo.apply_in(tx, c, entity::tickets, pg::map_records(second),
+                                     pg::change_source::local, false);
+        tx.commit();
+        a.inserted += b.inserted;
+        a.updated += b.updated;
+        return a;
+    });
+    EXPECT_EQ(stats, (apply_stats{2, 1, 0, 0}));
+    EXPECT_EQ(text("SELECT string_agg(object_id || ' ' || op || ' ' || version || ' ' || source,"
+                   " ', ' ORDER BY position) FROM kayako_sync.changes WHERE source = 'local'"),
+              "3 insert 1 local, 2 update 2 local, 4 insert 1 local");
+    EXPECT_EQ(text("SELECT subject FROM kayako.tickets WHERE id = 2"), "pushed");
+    EXPECT_EQ(scalar("SELECT count(*) FROM kayako.tickets"), 4);
+}
+
 TEST_F(mirror_test, every_record_type_round_trips_and_reapplies_without_change) {
     auto db_exec = executor();
     pg::mirror_repository repo{*db_exec, pg::schema_names{}, logging::null_logger()};
