@@ -209,9 +209,13 @@ boost::asio::awaitable<bool> outbox_repository::complete(outbox_row row, push_re
                 if (!known) throw std::invalid_argument("unknown column " + col);
                 cols += (cols.empty() ? "" : ", ") + quote_ident(col);
             }
+            // The hash is emptied with it: the row no longer holds what Kayako sent, so the
+            // answer below is written even when the sync stored that same answer meanwhile
+            // (otherwise the hashes match, the apply skips the row, and the base values stay).
             tx.exec_params("UPDATE " + mi + "." + quote_ident(s.table) + " t SET (" + cols +
                                ") = (SELECT " + cols + " FROM jsonb_populate_record(NULL::" + mi +
-                               "." + quote_ident(s.table) + ", $1::jsonb)) WHERE t.id = $2",
+                               "." + quote_ident(s.table) +
+                               ", $1::jsonb)), content_hash = '\\x'::bytea WHERE t.id = $2",
                            row.old_values, *row.object_id);
         }
         for (std::size_t i = 0; i < result.mirror_rows.size(); ++i) {
