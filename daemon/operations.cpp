@@ -19,6 +19,7 @@
 #include <boost/asio/use_future.hpp>
 #include <pqxx/pqxx>
 
+#include <atomic>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -55,9 +56,33 @@ std::string describe(const sync::stream_report& r) {
     return s;
 }
 
-// Crash tests: KSYNC_FAILPOINT=<point>[:<n>] ends the process abruptly (no destructor, no flush,
-// like kill -9) the n-th time the daemon passes <point>: the engine's points (engine.hpp) and the
-// push worker's, prefixed "push_" (push_claimed, push_sent, push_recorded; worker.hpp).
+// Crash tests: KSYNC_FAILPOINT=<point>[:<n>] ends the process abruptly (_exit(137): no destructor,
+// no flush, no rollback sent, like kill -9) the n-th time (default 1) this process passes <point>.
+// Every point, in the order a sync page or a push passes them (tests/e2e/crash_loop_e2e_test.cpp
+// picks from this list; keep the two in step):
+//   sync engine (daemon/sync/engine.cpp): after a list or page is fetched and decoded, before any
+//   write; and after its write committed
+//     lookup_list_fetched, lookup_list_applied          (each lookup list: departments, ...)
+//     organization_list_fetched, organization_list_applied
+//     user_page_fetched, user_page_applied              (new-user and full scans)
+//     ticket_page_fetched                               (backfill and incremental pages)
+//     ticket_details_fetched                            (Gets of changed tickets; nothing written)
+//     ticket_children_applied                           (posts and notes committed, tickets not)
+//     ticket_page_applied                               (tickets and cursor committed)
+//     ticket_watermark_applied                          (an incremental pass's watermark)
+//     reconcile_page_fetched
+//     deletions_confirmed, deletions_applied            (confirmed deletions, before and after)
+//   inside every mirror write transaction, on the database thread (mirror_repository test hook;
+//   push results too):
+//     mirror_staged                                     (rows COPYed, nothing upserted yet)
+//     mirror_before_commit                              (upserted, feed and cursor written)
+//   push worker (daemon/push/worker.cpp):
+//     push_claimed                                      (claim committed, nothing sent)
+//     push_searched                                     (a creation that may have been sent:
+//                                                        Kayako searched, nothing found yet sent)
+//     push_sent                                         (Kayako answered, nothing recorded)
+//     push_recorded                                     (result committed)
+// Each component gets its own counter, so <n> counts the passes of that one point.
 std::function<void(std::string_view)> failpoint_from_env() {
     const char* spec = std::getenv("KSYNC_FAILPOINT");
     if (!spec || !*spec) return {};
@@ -68,7 +93,8 @@ std::function<void(std::string_view)> failpoint_from_env() {
         point = s.substr(0, colon);
         nth = std::max(1, std::atoi(s.c_str() + colon + 1));
     }
-    auto hits = std::make_shared<int>(0);
+    // Atomic: the mirror's points run on database threads.
+    auto hits = std::make_shared<std::atomic<int>>(0);
     return [point, nth, hits](std::string_view at) {
         if (at == point && ++*hits == nth) ::_exit(137);
     };
@@ -78,9 +104,19 @@ void install_failpoint(sync::engine& engine) {
     if (auto fp = failpoint_from_env()) engine.set_failpoint(std::move(fp));
 }
 
+void install_failpoint(pg::mirror_repository& mirror) {
+    if (auto fp = failpoint_from_env())
+        mirror.set_test_hook([fp](std::string_view at, int) { fp("mirror_" + std::string(at)); });
+}
+
 void install_failpoint(push::worker& worker) {
     if (auto fp = failpoint_from_env())
         worker.set_failpoint([fp](std::string_view at) { fp("push_" + std::string(at)); });
+}
+
+void install_failpoints(stack& s) {
+    install_failpoint(s.engine);
+    install_failpoint(s.mirror);
 }
 
 struct leadership {
@@ -178,7 +214,7 @@ int do_once(const config::config& cfg, const once_options& opts, std::ostream& o
     try {
         stack s(cfg, ioc, logs);
         check_schema(s, cfg);
-        install_failpoint(s.engine);
+        install_failpoints(s);
         s.engine.set_allow_mass_delete(opts.allow_mass_delete);
         // Push-back is opt-in: `once` drains the outbox after the streams only when it is on.
         std::unique_ptr<push::worker> pusher;
@@ -266,7 +302,7 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
     try {
         s = std::make_unique<stack>(cfg, ioc, logs);
         check_schema(*s, cfg);
-        install_failpoint(s->engine);
+        install_failpoints(*s);
     } catch (const std::exception& e) {
         err << "kayako-sync run: " << e.what() << "\n";
         return 1;

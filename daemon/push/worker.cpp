@@ -598,6 +598,7 @@ asio::awaitable<void> worker::process_create(pg::outbox_row row) {
             co_return;
         }
         maybe_sent = false;  // nothing there: the earlier POST never took effect
+        failpoint("searched");
     }
 
     pg::push_result result;

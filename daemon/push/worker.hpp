@@ -48,8 +48,9 @@ struct worker_stats {
     std::uint64_t conflicts = 0, wakeups = 0;
 };
 
-// Crash tests: called at "claimed" (claim committed), "sent" (Kayako answered, nothing recorded
-// yet) and "recorded" (result committed).
+// Crash tests: called at "claimed" (claim committed), "searched" (a creation that may have been
+// sent before: Kayako searched, nothing found, nothing sent yet), "sent" (Kayako answered, nothing
+// recorded yet) and "recorded" (result committed).
 using failpoint_fn = std::function<void(std::string_view point)>;
 
 class worker {
