@@ -245,6 +245,7 @@ asio::awaitable<void> worker::run() {
 
 asio::awaitable<std::size_t> worker::drain() {
     std::size_t handled = 0;
+    co_await give_back_unfinished();
     (void)co_await outbox_.sweep();
     for (;;) {
         auto rows = co_await outbox_.claim(opts_.batch, opts_.lease);
@@ -259,7 +260,39 @@ asio::awaitable<std::size_t> worker::drain() {
     co_return handled;
 }
 
+// A row whose processing threw (the database refused its result: a full disk, a lost
+// connection) is still claimed by this live session, and a claim is only taken over once its
+// session is gone or its lease (10 min) has passed: it is given back at the next drain instead.
 asio::awaitable<void> worker::process(pg::outbox_row row) {
+    const pg::outbox_row claimed = row;
+    std::exception_ptr failure;
+    try {
+        co_await process_claimed(std::move(row));
+    } catch (const boost::system::system_error& e) {
+        if (e.code() == asio::error::operation_aborted) throw;  // shutdown: the session ends
+        failure = std::current_exception();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        unfinished_.push_back(claimed);
+        std::rethrow_exception(failure);
+    }
+}
+
+asio::awaitable<void> worker::give_back_unfinished() {
+    while (!unfinished_.empty()) {
+        const auto row = unfinished_.back();  // a copy: the vector may grow meanwhile
+        // A started creation may have reached Kayako: its next attempt searches first.
+        co_await outbox_.reschedule(row, std::chrono::milliseconds(0),
+                                    "its outcome could not be recorded; tried again",
+                                    row.maybe_sent || row.operation == "create", true);
+        log_->info("outbox row {}: claim given back after a failure", row.id);
+        std::erase_if(unfinished_, [&row](const pg::outbox_row& r) { return r.id == row.id; });
+    }
+}
+
+asio::awaitable<void> worker::process_claimed(pg::outbox_row row) {
     log_->debug("outbox row {}: {} {} (attempt {})", row.id, row.operation, row.entity,
                 row.attempts);
     if (row.operation == "update")

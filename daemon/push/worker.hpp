@@ -32,6 +32,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 namespace ksync::push {
 
@@ -76,6 +77,10 @@ public:
 
 private:
     boost::asio::awaitable<void> process(pg::outbox_row row);
+    boost::asio::awaitable<void> process_claimed(pg::outbox_row row);
+    // Claims of rows whose processing threw, back to pending (first in every drain; a
+    // database still failing throws again and the run loop waits).
+    boost::asio::awaitable<void> give_back_unfinished();
     boost::asio::awaitable<void> process_update(pg::outbox_row row);
     boost::asio::awaitable<void> process_create(pg::outbox_row row);
     boost::asio::awaitable<void> handle_error(pg::outbox_row row, std::exception_ptr e,
@@ -106,6 +111,7 @@ private:
     std::thread listener_;
     failpoint_fn failpoint_;
     worker_stats stats_;
+    std::vector<pg::outbox_row> unfinished_;  // claimed here, processing threw
 };
 
 }  // namespace ksync::push
