@@ -124,6 +124,52 @@ struct leadership {
     bool leader = false;
 };
 
+// A stream run's outcome in its cursor row: the error of a failed run (what `status` shows, and
+// kayako_sync_stream_error in /metrics) until a run of that stream succeeds. Only rows that exist
+// are touched (a row without a cursor would not parse). Best effort: the database may be what
+// failed, and the run's own exception is what the scheduler logs and backs off on.
+asio::awaitable<void> run_recorded(pg::db_executor& db, std::string state, std::string stream,
+                                   std::shared_ptr<leadership> lead, runtime::job_fn run) {
+    std::exception_ptr failure;
+    std::string error;
+    try {
+        co_await run();
+    } catch (const boost::system::system_error& e) {
+        if (e.code() == asio::error::operation_aborted) throw;  // shutdown: not a failure
+        failure = std::current_exception();
+        error = e.what();
+    } catch (const std::exception& e) {
+        failure = std::current_exception();
+        error = e.what();
+    } catch (...) {
+        failure = std::current_exception();
+        error = "unknown error";
+    }
+    if (lead->leader || failure) {
+        if (error.size() > 2000) error.resize(2000);
+        auto job = [state, stream, error](pqxx::connection& c) {
+            pqxx::work tx{c};
+            const std::string table = tx.quote_name(state) + ".stream_cursors";
+            if (error.empty())
+                tx.exec_params("UPDATE " + table +
+                                   " SET last_error = NULL, last_error_at = NULL"
+                                   " WHERE stream = $1 AND last_error IS NOT NULL",
+                               stream);
+            else
+                tx.exec_params("UPDATE " + table +
+                                   " SET last_error = $2, last_error_at = now() WHERE stream = $1",
+                               stream, error);
+            tx.commit();
+        };
+        try {
+            co_await db.run_on(0, std::move(job));
+        } catch (const std::exception&) {
+            // not recorded; the log line of the failure remains
+        }
+    }
+    if (failure) std::rethrow_exception(failure);
+}
+
 push::worker_options push_options_of(const config::config& cfg) {
     push::worker_options o;
     o.policy = cfg.push.on_conflict;
@@ -371,26 +417,33 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
         auto report = co_await eng.reconcile_tickets();
         m->observe_stream(report);
     };
+    auto recorded = [db = &s->db, state = schema_names_of(cfg.postgres).state, lead](
+                        std::string stream, runtime::job_fn run) -> runtime::job_fn {
+        return [db, state, lead, stream, run]() {
+            return run_recorded(*db, state, stream, lead, run);
+        };
+    };
     const auto& st = cfg.streams;
     std::vector<std::string> start_jobs;  // run at once when this daemon becomes the leader
     if (st.lookups.enabled) {
-        rt.add_job("lookups", schedule(st.lookups), lookups);
+        rt.add_job("lookups", schedule(st.lookups), recorded("lookups", lookups));
         start_jobs.push_back("lookups");
     }
     if (st.organizations.enabled) {
-        rt.add_job("organizations", schedule(st.organizations), organizations);
+        rt.add_job("organizations", schedule(st.organizations),
+                   recorded("organizations", organizations));
         start_jobs.push_back("organizations");
     }
     if (st.users.enabled) {
-        rt.add_job("users", schedule(st.users), users);
+        rt.add_job("users", schedule(st.users), recorded("users", users));
         start_jobs.push_back("users");
     }
     if (st.tickets.enabled) {
-        rt.add_job("tickets", schedule(st.tickets), tickets);
+        rt.add_job("tickets", schedule(st.tickets), recorded("tickets", tickets));
         start_jobs.push_back("tickets");
     }
     if (st.reconcile.enabled) {
-        rt.add_job("reconcile", reconcile_check(st.reconcile), reconcile);
+        rt.add_job("reconcile", reconcile_check(st.reconcile), recorded("reconcile", reconcile));
         start_jobs.push_back("reconcile");
     }
     auto* mirror = &s->mirror;
