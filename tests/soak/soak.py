@@ -442,7 +442,10 @@ def check_feed(pg):
 
 
 def check_posts(pg, entries, model):
-    """Every creation row: POSTs the emulator executed, and copies in the model."""
+    """Every creation row: the POSTs the emulator executed (1 for a done row, 0 otherwise) and its
+    copies in the model: one, with the id the row recorded; or none when the object was deleted
+    in Kayako afterwards (the driver deletes tickets, intake ones too), which the mirror must
+    then show as deleted."""
     executed = {}
     for e in entries:
         if e["method"] != "POST" or e["status"] != 200 or e["fault"] in NOT_EXECUTED:
@@ -457,11 +460,11 @@ def check_posts(pg, entries, model):
         executed[key] = executed.get(key, 0) + 1
     in_model = {}
     for t in model["tickets"]:
-        k = ("tickets", t["subject"])
-        in_model[k] = in_model.get(k, 0) + 1
+        in_model.setdefault(("tickets", t["subject"]), []).append(t["ticketid"])
         for p in t["posts"]:
-            k = ("posts", p["contents"])
-            in_model[k] = in_model.get(k, 0) + 1
+            in_model.setdefault(("posts", p["contents"]), []).append(p["ticketpostid"])
+    deleted = {(e, r["id"]) for e in ("tickets", "posts") for r in pg.json(
+        f"SELECT id FROM kayako.{e} WHERE deleted_at IS NOT NULL")}
     rows = pg.json(
         "SELECT o.id, o.entity, o.state, o.remote_id, o.attempts, o.last_error,"
         " coalesce(t.subject, p.contents) AS key, coalesce(t.kayako_id, p.kayako_id) AS kayako_id"
@@ -469,18 +472,25 @@ def check_posts(pg, entries, model):
         " LEFT JOIN kayako_sync.intake_tickets t ON o.entity = 'tickets' AND t.id = o.intake_id"
         " LEFT JOIN kayako_sync.intake_posts p ON o.entity = 'posts' AND p.id = o.intake_id"
         " WHERE o.operation = 'create' ORDER BY o.id")
-    bad, by_state = [], {}
+    bad, by_state, deleted_later = [], {}, 0
     for r in rows:
         by_state[r["state"]] = by_state.get(r["state"], 0) + 1
         k = (r["entity"], r["key"])
-        want = 1 if r["state"] == "done" else 0
-        n_post, n_model = executed.get(k, 0), in_model.get(k, 0)
-        if n_post != want or n_model != want or (want and r["kayako_id"] is None):
+        n_post, ids = executed.get(k, 0), in_model.get(k, [])
+        if r["state"] == "done":
+            ok = n_post == 1 and r["kayako_id"] is not None and (
+                ids == [r["kayako_id"]] or
+                (not ids and (r["entity"], r["kayako_id"]) in deleted))
+            deleted_later += ok and not ids
+        else:
+            ok = n_post == 0 and not ids
+        if not ok:
             bad.append({"outbox_id": r["id"], "state": r["state"], "executed_posts": n_post,
-                        "in_model": n_model, "kayako_id": r["kayako_id"],
+                        "model_ids": ids, "kayako_id": r["kayako_id"],
                         "last_error": r["last_error"]})
     total_posts = sum(1 for e in entries if e["method"] == "POST")
     return {"creation_rows": len(rows), "by_state": by_state,
+            "created_then_deleted_in_kayako": deleted_later,
             "posts_sent": total_posts, "posts_executed": sum(executed.values()),
             "violations": bad[:50], "violation_count": len(bad)}
 
@@ -872,6 +882,13 @@ def main():
         if dump.returncode != 0:
             failures.append("pg_dump failed: " + dump.stderr[:200])
         LOG_FILE.flush()
+        # Kept with the logs (SOAK_KEEP) for a look afterwards.
+        with open(os.path.join(work, "pg_dump.sql"), "w") as f:
+            f.write(dump.stdout)
+        with open(os.path.join(work, "model.json"), "w") as f:
+            json.dump(model, f)
+        with open(os.path.join(work, "request-log.json"), "w") as f:
+            json.dump(entries, f)
         texts = [("pg_dump of the database", dump.stdout)]
         for name in ("daemon.log", "soak.log", "emulator.log"):
             with open(os.path.join(work, name), errors="replace") as f:
