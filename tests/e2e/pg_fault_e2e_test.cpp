@@ -76,6 +76,7 @@ protected:
             << "metrics:\n  enabled: true\n  listen: 127.0.0.1:" << metrics_port << "\n";
     }
     void TearDown() override {
+        gate.reset();
         daemon.reset();
         emu->stop();
         if (HasFailure()) {
@@ -194,29 +195,45 @@ protected:
                    "'tickets'") == "incremental";
     }
 
-    // A statement trigger that sleeps inside every write of the tickets table: the backfill's
-    // transactions then spend most of their time open, so a fault lands inside one.
-    void slow_down_ticket_writes() {
-        sql("CREATE FUNCTION public.ksync_test_slow() RETURNS trigger LANGUAGE plpgsql AS $$"
-            " BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;"
-            " CREATE TRIGGER ksync_test_slow AFTER INSERT OR UPDATE ON kayako.tickets"
-            " FOR EACH STATEMENT EXECUTE FUNCTION public.ksync_test_slow()");
+    // A gate inside every write of the tickets table: a statement trigger takes a shared advisory
+    // lock that this test can hold exclusively. With the gate closed, the daemon's next tickets
+    // page waits inside its transaction (upserted; cursor, feed and commit still to come), so the
+    // fault lands there, not by luck.
+    static constexpr int gate_key = 4242;
+    void install_ticket_gate() {
+        sql("CREATE FUNCTION public.ksync_test_gate() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN PERFORM pg_advisory_xact_lock_shared(" +
+            std::to_string(gate_key) +
+            "); RETURN NULL; END $$;"
+            " CREATE TRIGGER ksync_test_gate AFTER INSERT OR UPDATE ON kayako.tickets"
+            " FOR EACH STATEMENT EXECUTE FUNCTION public.ksync_test_gate()");
     }
-    // Waits until a daemon session sleeps inside that trigger: a tickets page is upserted, with
-    // its cursor and feed rows still to commit.
-    void wait_inside_a_ticket_transaction() {
+    // Once some pages committed, closes the gate and waits for a daemon session to wait at it.
+    void close_gate_inside_a_ticket_transaction() {
         ASSERT_TRUE(eventually(
             [&] {
                 cursor_within_committed_data();
-                return backfill_offset() >= 20 &&
-                       value(
-                           "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                           "current_database() AND wait_event = 'PgSleep' AND pid <> "
-                           "pg_backend_pid()") != "0";
+                return backfill_offset() >= 20;
+            },
+            std::chrono::seconds(120)))
+            << log();
+        gate = std::make_unique<pqxx::connection>(dsn());
+        {
+            pqxx::nontransaction tx{*gate};
+            tx.exec("SELECT pg_advisory_lock(" + std::to_string(gate_key) + ")");
+        }
+        ASSERT_TRUE(eventually(
+            [&] {
+                return value(
+                           "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                           "objid = " +
+                           std::to_string(gate_key) + " AND NOT granted") != "0";
             },
             std::chrono::seconds(120)))
             << log();
     }
+    // Our session ends: the gate is open (after a restart it is gone already).
+    void open_gate() { gate.reset(); }
 
     // Converged: the backfill is done and the mirror equals the model (polled; the scheduler's
     // backoff decides when). Then the daemon stops cleanly and the whole checker runs.
@@ -256,12 +273,13 @@ protected:
     // Faults restarting the server: the sessions end; the daemon must notice, back off, take the
     // leadership again and go on where the committed cursor says.
     void restart_mid_backfill(const std::string& mode) {
-        slow_down_ticket_writes();
+        install_ticket_gate();
         start_daemon();
-        wait_inside_a_ticket_transaction();
+        close_gate_inside_a_ticket_transaction();
         if (HasFatalFailure()) return;
         const auto before = backfill_offset();
         cluster->restart(mode);
+        open_gate();
         std::cout << "restarted (-m " << mode << ") at backfill offset " << before << std::endl;
         // The transaction in flight is gone; the cursor is where its last commit put it.
         EXPECT_TRUE(cursor_within_committed_data());
@@ -282,6 +300,7 @@ protected:
     int metrics_port = 0;
     std::unique_ptr<emulator::emulator> emu;
     std::unique_ptr<background_process> daemon;
+    std::unique_ptr<pqxx::connection> gate;  // holds the ticket gate's lock while open
 };
 
 std::unique_ptr<private_cluster> pg_fault_e2e::cluster;
@@ -295,14 +314,17 @@ TEST_F(pg_fault_e2e, immediate_restart_in_the_middle_of_a_backfill_transaction) 
 }
 
 TEST_F(pg_fault_e2e, the_daemons_sessions_terminated_in_the_middle_of_a_backfill) {
-    slow_down_ticket_writes();
+    install_ticket_gate();
     start_daemon();
-    wait_inside_a_ticket_transaction();
+    close_gate_inside_a_ticket_transaction();
     ASSERT_FALSE(HasFatalFailure());
+    const int gate_pid = gate->backendpid();
     const auto killed = value(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = "
-        "current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+        "current_database() AND pid <> pg_backend_pid() AND pid <> " +
+        std::to_string(gate_pid) + " AND backend_type = 'client backend'");
     std::cout << "terminated " << killed << " sessions" << std::endl;
+    open_gate();
     EXPECT_NE(killed, "0");
     EXPECT_TRUE(cursor_within_committed_data());
     // The leader's session went with them: the fence stops its writes, the leadership loop
