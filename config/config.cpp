@@ -591,6 +591,7 @@ config parse_config(std::string_view yaml_text, const std::string& source_name,
                 *c, p.path_of("conflict_policy"), {"kayako_wins", "local_wins", "manual"}));
         }
         read(p, "max_attempts", cfg.push.max_attempts, int_range(1, 1000));
+        read(p, "concurrency", cfg.push.concurrency, int_range(1, 64));
         p.finish();
     }
     {

@@ -193,6 +193,9 @@ struct push_options {
     duration sweep_interval = 30s;
     conflict_policy on_conflict = conflict_policy::kayako_wins;
     int max_attempts = 10;  // then the row stays as a dead letter
+    // Outbox rows in progress at once (changes to one object still go one after the other); the
+    // Kayako requests they make are bounded by kayako.max_in_flight and requests_per_second.
+    int concurrency = 8;
 };
 
 struct feed_options {

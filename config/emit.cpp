@@ -179,6 +179,7 @@ std::string to_yaml(const config& cfg) {
     static constexpr const char* policies[] = {"kayako_wins", "local_wins", "manual"};
     str(e, "conflict_policy", policies[static_cast<int>(cfg.push.on_conflict)]);
     num(e, "max_attempts", cfg.push.max_attempts);
+    num(e, "concurrency", cfg.push.concurrency);
     e << YAML::EndMap;
 
     key(e, "feed");

@@ -82,6 +82,7 @@ TEST_F(config_test, minimal_config_gets_documented_defaults) {
     EXPECT_FALSE(c.postgres.password.has_value());
     EXPECT_FALSE(c.push.enabled);
     EXPECT_EQ(c.push.on_conflict, cfgns::conflict_policy::kayako_wins);
+    EXPECT_EQ(c.push.concurrency, 8);
     EXPECT_TRUE(c.streams.tickets.enabled);
     EXPECT_EQ(c.streams.tickets.interval, 1min);
     EXPECT_EQ(c.log.timestamps, cfgns::log_timestamps::automatic);
@@ -114,7 +115,8 @@ TEST_F(config_test, every_section_is_read) {
         "  tickets: {page_size: 50, overlap: 0s, backfill: false, jitter: 0s}\n"
         "  attachments: {enabled: true}\n"
         "  reconcile: {mass_delete_fraction: 0.25, mass_delete_min: 10}\n"
-        "push: {enabled: true, sweep_interval: 10s, conflict_policy: manual, max_attempts: 3}\n"
+        "push: {enabled: true, sweep_interval: 10s, conflict_policy: manual, max_attempts: 3,"
+        " concurrency: 16}\n"
         "feed: {retention: 30d}\n"
         "log: {level: debug, format: json, timestamps: false}\n"
         "metrics: {enabled: true, listen: '[::1]:9999'}\n"
@@ -147,6 +149,7 @@ TEST_F(config_test, every_section_is_read) {
     EXPECT_DOUBLE_EQ(c.streams.reconcile.mass_delete_fraction, 0.25);
     EXPECT_TRUE(c.push.enabled);
     EXPECT_EQ(c.push.on_conflict, cfgns::conflict_policy::manual);
+    EXPECT_EQ(c.push.concurrency, 16);
     EXPECT_EQ(c.feed.retention, std::chrono::hours(24 * 30));
     EXPECT_EQ(c.log.format, cfgns::log_format::json);
     EXPECT_EQ(c.log.timestamps, cfgns::log_timestamps::off);
