@@ -27,7 +27,7 @@ class connection_base;
 namespace ksync::pg {
 
 // The schema version this build of kayako-sync works with: the daemon refuses any other.
-inline constexpr int expected_schema_version = 4;
+inline constexpr int expected_schema_version = 5;
 
 struct role_names {
     std::string owner = "kayako_owner";      // NOLOGIN, owns the schemas

@@ -55,7 +55,7 @@ TEST(migrator, the_directory_holds_exactly_the_version_this_build_expects) {
 TEST(migrator, migrates_an_empty_database_with_every_table_and_column_commented) {
     pg_database db;
     const auto r = ksync::pg::migrate(opts(db), source_migrations, schema_names{});
-    EXPECT_THAT(r.applied, ::testing::ElementsAre(1, 2, 3, 4));
+    EXPECT_THAT(r.applied, ::testing::ElementsAre(1, 2, 3, 4, 5));
     EXPECT_EQ(r.version, ksync::pg::expected_schema_version);
 
     pqxx::connection c{db.dsn()};
@@ -112,7 +112,7 @@ TEST(migrator, migrates_into_non_default_schema_names_beside_the_default_pair) {
     ksync::pg::migrate(opts(db), source_migrations, schema_names{});
     const schema_names second{"helpdesk2", "helpdesk2_sync"};
     const auto r = ksync::pg::migrate(opts(db), source_migrations, second);
-    EXPECT_THAT(r.applied, ::testing::ElementsAre(1, 2, 3, 4));
+    EXPECT_THAT(r.applied, ::testing::ElementsAre(1, 2, 3, 4, 5));
 
     pqxx::connection c{db.dsn()};
     EXPECT_EQ(count(c, "SELECT count(*) FROM pg_tables WHERE schemaname = 'helpdesk2'"), 17);
@@ -170,7 +170,7 @@ TEST(migrator, an_edited_applied_migration_is_an_error) {
 TEST(migrator, a_failing_migration_leaves_nothing_and_names_the_file) {
     temp_migrations m;
     {
-        std::ofstream f(m.dir / "0005_broken.sql");
+        std::ofstream f(m.dir / "0006_broken.sql");
         f << "CREATE TABLE {{mirror}}.half_done (id int);\nSELECT no_such_function();\n";
     }
     pg_database db;
@@ -178,10 +178,10 @@ TEST(migrator, a_failing_migration_leaves_nothing_and_names_the_file) {
         ksync::pg::migrate(opts(db), m.dir, schema_names{});
         FAIL() << "a broken migration was accepted";
     } catch (const ksync::pg::migration_error& e) {
-        EXPECT_THAT(e.what(), ::testing::HasSubstr("0005_broken.sql failed"));
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("0006_broken.sql failed"));
     }
     pqxx::connection c{db.dsn()};
-    EXPECT_EQ(ksync::pg::schema_version(c, schema_names{}), 4);
+    EXPECT_EQ(ksync::pg::schema_version(c, schema_names{}), ksync::pg::expected_schema_version);
     EXPECT_EQ(count(c, "SELECT count(*) FROM pg_tables WHERE tablename = 'half_done'"), 0);
 }
 
