@@ -176,6 +176,7 @@ push::worker_options push_options_of(const config::config& cfg) {
     o.sweep_interval =
         std::chrono::duration_cast<std::chrono::milliseconds>(cfg.push.sweep_interval);
     o.max_attempts = cfg.push.max_attempts;
+    o.concurrency = static_cast<std::size_t>(cfg.push.concurrency);
     return o;
 }
 

@@ -3,6 +3,9 @@
 #include <pqxx/pqxx>
 
 #include <algorithm>
+#include <functional>
+#include <iterator>
+#include <set>
 #include <stdexcept>
 
 namespace ksync::pg {
@@ -81,11 +84,17 @@ outbox_repository::outbox_repository(db_executor& db, mirror_repository& mirror,
 
 boost::asio::awaitable<std::vector<outbox_row>> outbox_repository::claim(
     std::size_t n, std::chrono::seconds lease) {
+    // The limit and the lease are literals, not parameters: with a parameter for the limit, the
+    // cached generic plan joined a claim of 20 rows to the whole outbox by a sequential scan.
+    // The open-rows index (migrations/0005) keeps the claim's cost independent of the done rows.
     const std::string sql =
         "WITH c AS (SELECT o.id, o.maybe_sent AS was_maybe_sent FROM " + st_ +
         ".outbox o"
-        " WHERE ((o.state = 'pending' AND o.next_attempt_at <= now())"
-        "     OR (o.state = 'sending' AND (o.claimed_at < now() - make_interval(secs => $2)"
+        " WHERE o.state IN ('pending', 'sending') AND ((o.state = 'pending' AND"
+        " o.next_attempt_at <= now())"
+        "     OR (o.state = 'sending' AND (o.claimed_at < now() - make_interval(secs => " +
+        std::to_string(lease.count()) +
+        ")"
         "         OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = "
         "o.claimed_by_pid))))"
         "   AND NOT EXISTS (SELECT 1 FROM " +
@@ -93,10 +102,12 @@ boost::asio::awaitable<std::vector<outbox_row>> outbox_repository::claim(
         ".outbox p WHERE o.object_id IS NOT NULL AND p.entity = o.entity"
         "       AND p.object_id = o.object_id AND p.id < o.id AND p.state IN ('pending', "
         "'sending', 'held'))"
-        "   AND (o.waits_for IS NULL OR EXISTS (SELECT 1 FROM " +
+        "   AND (o.waits_for IS NULL OR (SELECT w.state FROM " +
         st_ +
-        ".outbox w WHERE w.id = o.waits_for AND w.state = 'done'))"
-        " ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED)"
+        ".outbox w WHERE w.id = o.waits_for) = 'done')"
+        " ORDER BY o.id LIMIT " +
+        std::to_string(n) +
+        " FOR UPDATE OF o SKIP LOCKED)"
         " UPDATE " +
         st_ +
         ".outbox o SET state = 'sending', attempts = o.attempts + 1, attempt_id = "
@@ -122,16 +133,21 @@ boost::asio::awaitable<std::vector<outbox_row>> outbox_repository::claim(
         mi_ +
         ".organizations) END, 0) END"
         " FROM c WHERE o.id = c.id RETURNING " +
-        std::string(row_columns) + ", c.was_maybe_sent";
-    auto job = [sql, n, lease](pqxx::connection& c) {
+        std::string(row_columns) + ", c.was_maybe_sent, EXISTS (SELECT 1 FROM " + st_ +
+        ".conflicts k WHERE k.entity = o.entity AND k.object_id = o.object_id"
+        " AND k.outbox_id = o.id)";
+    // Prepared (once per connection): planning this statement cost more than running it.
+    const std::string name = "ksync_claim_" + std::to_string(std::hash<std::string>()(sql));
+    auto job = [sql, name](pqxx::connection& c) {
+        c.prepare(name, sql);  // a no-op when this connection has it already
         pqxx::work tx{c};
-        const auto r =
-            tx.exec_params(sql, static_cast<long long>(n), static_cast<double>(lease.count()));
+        const auto r = tx.exec_prepared(name);
         tx.commit();
         std::vector<outbox_row> out;
         for (const auto& row : r) {
             auto o = read_row(row);
             o.maybe_sent = row[18].as<bool>();
+            o.has_conflicts = row[19].as<bool>();
             out.push_back(std::move(o));
         }
         std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
@@ -157,9 +173,9 @@ boost::asio::awaitable<std::size_t> outbox_repository::sweep() {
                 tx.exec("UPDATE " + st +
                         ".outbox o SET state = 'failed', claimed_by_pid = NULL,"
                         " last_error = 'waits for outbox row ' || o.waits_for || ', which failed'"
-                        " WHERE o.state IN ('pending', 'held') AND o.waits_for IN"
-                        " (SELECT id FROM " +
-                        st + ".outbox WHERE state = 'failed')")
+                        " WHERE o.waits_for IS NOT NULL AND o.state IN ('pending', 'held')"
+                        " AND (SELECT w.state FROM " +
+                        st + ".outbox w WHERE w.id = o.waits_for) = 'failed'")
                     .affected_rows();
             changed += n;
             if (n == 0) break;
@@ -180,27 +196,58 @@ boost::asio::awaitable<std::size_t> outbox_repository::sweep() {
 }
 
 boost::asio::awaitable<bool> outbox_repository::complete(outbox_row row, push_result result) {
-    if (!is_intake_entity(row.entity))
-        throw std::invalid_argument("not a pushed entity: " + row.entity);
+    std::vector<completion> items;
+    items.emplace_back(std::move(row), std::move(result));
+    const auto mine = co_await complete_all(std::move(items));
+    co_return mine.at(0);
+}
+
+boost::asio::awaitable<std::vector<bool>> outbox_repository::complete_all(
+    std::vector<completion> items) {
+    for (const auto& [row, result] : items)
+        if (!is_intake_entity(row.entity))
+            throw std::invalid_argument("not a pushed entity: " + row.entity);
+    if (items.empty()) co_return std::vector<bool>();
     const std::string st = st_, mi = mi_;
-    auto job = [this, st, mi, row, result](pqxx::connection& c) {
-        for (const auto& [e, rows] : result.mirror_rows) mirror_.prepare(c, e);
-        const std::string remote_id = result.remote_id ? std::to_string(*result.remote_id) : "";
+    auto job = [this, st, mi, items = std::move(items)](pqxx::connection& c) {
+        for (const auto& [row, result] : items)
+            for (const auto& [e, rows] : result.mirror_rows) mirror_.prepare(c, e);
         pqxx::work tx{c};
         mirror_.begin_write(tx);
-        const auto mine =
-            tx.exec_params("UPDATE " + st +
-                               ".outbox SET state = $3, last_error = NULLIF($4, ''), remote_id = "
-                               "COALESCE(NULLIF($5, '')::bigint, remote_id),"
-                               " result = $6::jsonb, claimed_by_pid = NULL, maybe_sent = ($3 = "
-                               "'in_doubt' AND maybe_sent),"
-                               " done_at = CASE WHEN $3 = 'done' THEN now() END"
-                               " WHERE id = $1 AND attempt_id = $2::uuid AND state = 'sending'",
-                           row.id, row.attempt_id, result.final_state, result.error, remote_id,
-                           result.result_json);
-        if (mine.affected_rows() != 1) return false;  // taken over or discarded meanwhile
 
-        if (result.revert_edit && row.object_id && !row.changed_columns.empty()) {
+        // The outbox rows, in one statement; only those still under our claim change.
+        std::string values;
+        for (const auto& [row, result] : items) {
+            if (!values.empty()) values += ", ";
+            values += "(" + std::to_string(row.id) + ", " + tx.quote(row.attempt_id) + "::uuid, " +
+                      tx.quote(result.final_state) + ", " + tx.quote(result.error) + ", " +
+                      (result.remote_id ? std::to_string(*result.remote_id) : "NULL") +
+                      "::bigint, " + tx.quote(result.result_json) + "::jsonb)";
+        }
+        std::set<std::int64_t> mine_ids;
+        for (const auto& r :
+             tx.exec("UPDATE " + st +
+                     ".outbox o SET state = u.state, last_error = NULLIF(u.error, ''),"
+                     " remote_id = COALESCE(u.remote_id, o.remote_id), result = u.result,"
+                     " claimed_by_pid = NULL, maybe_sent = (u.state = 'in_doubt' AND o.maybe_sent),"
+                     " done_at = CASE WHEN u.state = 'done' THEN now() END"
+                     " FROM (VALUES " +
+                     values +
+                     ") AS u(id, attempt_id, state, error, remote_id, result)"
+                     " WHERE o.id = u.id AND o.attempt_id = u.attempt_id AND o.state = 'sending'"
+                     " RETURNING o.id"))
+            mine_ids.insert(r[0].as<std::int64_t>());  // others: taken over or discarded
+
+        // The edits' own base values back in the mirror rows first (so the feed events of the
+        // pushes show the edits): one statement per table and set of edited columns. The hash is
+        // emptied with them: the row no longer holds what Kayako sent, so the answer below is
+        // written even when the sync stored that same answer meanwhile (otherwise the hashes
+        // match, the apply skips the row, and the base values stay).
+        std::map<std::pair<std::string, std::string>, std::string> reverts;  // -> VALUES
+        for (const auto& [row, result] : items) {
+            if (!mine_ids.count(row.id) || !result.revert_edit || !row.object_id ||
+                row.changed_columns.empty())
+                continue;
             const auto& s = checked_spec(row.entity);
             std::string cols;
             for (const auto& col : row.changed_columns) {
@@ -209,46 +256,90 @@ boost::asio::awaitable<bool> outbox_repository::complete(outbox_row row, push_re
                 if (!known) throw std::invalid_argument("unknown column " + col);
                 cols += (cols.empty() ? "" : ", ") + quote_ident(col);
             }
-            // The hash is emptied with it: the row no longer holds what Kayako sent, so the
-            // answer below is written even when the sync stored that same answer meanwhile
-            // (otherwise the hashes match, the apply skips the row, and the base values stay).
-            tx.exec_params("UPDATE " + mi + "." + quote_ident(s.table) + " t SET (" + cols +
-                               ") = (SELECT " + cols + " FROM jsonb_populate_record(NULL::" + mi +
-                               "." + quote_ident(s.table) +
-                               ", $1::jsonb)), content_hash = '\\x'::bytea WHERE t.id = $2",
-                           row.old_values, *row.object_id);
+            auto& v = reverts[std::make_pair(mi + "." + quote_ident(s.table), cols)];
+            v += (v.empty() ? "(" : ", (") + std::to_string(*row.object_id) + ", " +
+                 tx.quote(row.old_values) + "::jsonb)";
         }
-        for (std::size_t i = 0; i < result.mirror_rows.size(); ++i) {
-            const auto& [e, rows] = result.mirror_rows[i];
-            const bool more = i + 1 < result.mirror_rows.size();
-            const auto stats = mirror_.apply_in(tx, c, e, rows, result.source, more);
-            if (stats.written() > 0) mirror_.notify_feed(tx, e);
+        std::string revert_sql;
+        for (const auto& [target, olds] : reverts) {
+            const auto& [table, cols] = target;
+            revert_sql += "UPDATE " + table + " t SET (" + cols + ") = (SELECT " + cols +
+                          " FROM jsonb_populate_record(NULL::" + table +
+                          ", v.old)), content_hash = '\\x'::bytea FROM (VALUES " + olds +
+                          ") AS v(id, old) WHERE t.id = v.id; ";
         }
-        if (row.operation == "create" && row.intake_id) {
-            tx.exec_params("UPDATE " + st + ".intake_" + row.entity +
-                               " SET state = $2, kayako_id = COALESCE(NULLIF($3, '')::bigint, "
-                               "kayako_id), error = NULLIF($4, ''),"
-                               " done_at = CASE WHEN $2 = 'done' THEN now() END WHERE id = $1",
-                           *row.intake_id, result.final_state, remote_id, result.error);
-            if (row.entity == "users" && result.final_state == "done")
-                tx.exec_params("UPDATE " + st + ".intake_users SET password = '' WHERE id = $1",
-                               *row.intake_id);
+        if (!revert_sql.empty()) tx.exec(revert_sql);
+
+        // Kayako's answers, one apply per entity and source (in first-seen order).
+        std::vector<std::pair<std::pair<entity, change_source>, std::vector<mapped_row>>> groups;
+        for (const auto& [row, result] : items) {
+            if (!mine_ids.count(row.id)) continue;
+            for (const auto& [e, rows] : result.mirror_rows) {
+                const auto key = std::make_pair(e, result.source);
+                auto it = std::find_if(groups.begin(), groups.end(),
+                                       [&key](const auto& g) { return g.first == key; });
+                if (it == groups.end()) {
+                    groups.emplace_back(key, std::vector<mapped_row>());
+                    it = std::prev(groups.end());
+                }
+                it->second.insert(it->second.end(), rows.begin(), rows.end());
+            }
         }
-        for (const auto& k : result.conflicts) {
-            tx.exec_params(
-                "INSERT INTO " + st +
-                    ".conflicts (entity, object_id, column_name, base_value, local_value,"
-                    " remote_value, policy, resolution, outbox_id, resolved_at, resolved_by)"
-                    " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9,"
-                    " CASE WHEN $8 = 'pending' THEN NULL ELSE now() END,"
-                    " CASE WHEN $8 = 'pending' THEN NULL ELSE 'policy ' || $7 END)",
-                row.entity, row.object_id.value_or(0), k.column, k.base, k.local, k.remote,
-                result.policy, k.resolution, row.id);
+        std::set<entity> written;
+        for (std::size_t i = 0; i < groups.size(); ++i) {
+            const auto& [key, rows] = groups[i];
+            const bool more = i + 1 < groups.size();
+            const auto stats = mirror_.apply_in(tx, c, key.first, rows, key.second, more);
+            if (stats.written() > 0) written.insert(key.first);
+        }
+        for (auto e : written) mirror_.notify_feed(tx, e);
+
+        for (const auto& [row, result] : items) {
+            if (!mine_ids.count(row.id)) continue;
+            const std::string remote_id = result.remote_id ? std::to_string(*result.remote_id) : "";
+            if (row.operation == "create" && row.intake_id) {
+                tx.exec_params("UPDATE " + st + ".intake_" + row.entity +
+                                   " SET state = $2, kayako_id = COALESCE(NULLIF($3, '')::bigint, "
+                                   "kayako_id), error = NULLIF($4, ''),"
+                                   " done_at = CASE WHEN $2 = 'done' THEN now() END WHERE id = $1",
+                               *row.intake_id, result.final_state, remote_id, result.error);
+                if (row.entity == "users" && result.final_state == "done")
+                    tx.exec_params("UPDATE " + st + ".intake_users SET password = '' WHERE id = $1",
+                                   *row.intake_id);
+            }
+            for (const auto& k : result.conflicts) {
+                tx.exec_params(
+                    "INSERT INTO " + st +
+                        ".conflicts (entity, object_id, column_name, base_value, local_value,"
+                        " remote_value, policy, resolution, outbox_id, resolved_at, resolved_by)"
+                        " VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9,"
+                        " CASE WHEN $8 = 'pending' THEN NULL ELSE now() END,"
+                        " CASE WHEN $8 = 'pending' THEN NULL ELSE 'policy ' || $7 END)",
+                    row.entity, row.object_id.value_or(0), k.column, k.base, k.local, k.remote,
+                    result.policy, k.resolution, row.id);
+            }
         }
         tx.commit();
-        return true;
+        std::vector<bool> out;
+        out.reserve(items.size());
+        for (const auto& [row, result] : items) out.push_back(mine_ids.count(row.id) > 0);
+        return out;
     };
     co_return co_await db_.run_on(0, std::move(job));
+}
+
+boost::asio::awaitable<void> outbox_repository::release(std::vector<outbox_row> rows) {
+    if (rows.empty()) co_return;
+    const std::string sql =
+        "UPDATE " + st_ +
+        ".outbox SET state = 'pending', maybe_sent = $3, claimed_by_pid = NULL,"
+        " attempts = attempts - 1 WHERE id = $1 AND attempt_id = $2::uuid AND state = 'sending'";
+    auto job = [sql, rows = std::move(rows)](pqxx::connection& c) {
+        pqxx::work tx{c};
+        for (const auto& r : rows) tx.exec_params(sql, r.id, r.attempt_id, r.maybe_sent);
+        tx.commit();
+    };
+    co_await db_.run(std::move(job));
 }
 
 boost::asio::awaitable<void> outbox_repository::reschedule(outbox_row row,

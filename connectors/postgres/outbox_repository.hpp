@@ -42,6 +42,9 @@ struct outbox_row {
     std::string last_error;
     std::optional<std::int64_t> remote_id;
     std::int64_t search_floor = 0;  // creations: an object this row created has a larger id
+    // claim: whether conflicts were recorded for this row before (only then are its decisions
+    // read); true when unknown.
+    bool has_conflicts = true;
 };
 
 struct conflict_record {
@@ -83,6 +86,16 @@ public:
 
     // Records the outcome of a call; false when the claim is no longer ours (nothing written).
     boost::asio::awaitable<bool> complete(outbox_row row, push_result result);
+    // Records several outcomes in ONE transaction (the push worker's group commit: one
+    // transaction and a few statements for a group instead of for every row). The rows must be
+    // of different objects. For each, whether the claim was still ours; a row that is not ours
+    // writes nothing, the others are recorded all the same.
+    using completion = std::pair<outbox_row, push_result>;
+    boost::asio::awaitable<std::vector<bool>> complete_all(std::vector<completion> items);
+
+    // Gives back claimed rows that were never started (no attempt counted, maybe_sent as it was
+    // before the claim), in one transaction; rows no longer under that claim are left alone.
+    boost::asio::awaitable<void> release(std::vector<outbox_row> rows);
 
     // Back to pending after `delay`. `count_attempt = false` gives the attempt back (the call was
     // never made: breaker open). `maybe_sent` says whether a POST may have gone out.

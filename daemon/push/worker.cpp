@@ -7,6 +7,9 @@
 #include "daemon/push/requests.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -16,6 +19,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <deque>
+#include <iterator>
+#include <list>
 #include <set>
 
 namespace ksync::push {
@@ -208,26 +214,34 @@ void worker::listen_loop(pg::connection_options conn, std::string channel) {
 }
 
 asio::awaitable<void> worker::run() {
-    log_->info("push worker started (conflict policy {}, sweep every {} ms)",
-               policy_name(opts_.policy), opts_.sweep_interval.count());
+    log_->info("push worker started (conflict policy {}, sweep every {} ms, {} rows at once)",
+               policy_name(opts_.policy), opts_.sweep_interval.count(), opts_.concurrency);
+    // The sweep runs on the first pass, after an error and once per sweep interval; a NOTIFY
+    // wake-up only drains.
+    auto last_sweep = std::chrono::steady_clock::time_point::min();
     for (;;) {
         woken_ = false;
         std::size_t handled = 0;
         std::exception_ptr err;
+        const auto now = std::chrono::steady_clock::now();
+        const bool sweep = last_sweep == std::chrono::steady_clock::time_point::min() ||
+                           now - last_sweep >= opts_.sweep_interval;
         try {
-            handled = co_await drain();
+            handled = co_await drain_pass(sweep);
         } catch (const boost::system::system_error& e) {
             if (e.code() == asio::error::operation_aborted) throw;
             err = std::current_exception();
         } catch (const std::exception&) {
             err = std::current_exception();
         }
+        if (sweep) last_sweep = now;
         if (err) {
             try {
                 std::rethrow_exception(err);
             } catch (const std::exception& e) {
                 log_->warn("push worker: {}; trying again in 5 s", e.what());
             }
+            last_sweep = std::chrono::steady_clock::time_point::min();
             timer_.expires_after(std::chrono::seconds(5));
         } else if (woken_) {
             continue;  // a NOTIFY arrived while draining
@@ -244,19 +258,198 @@ asio::awaitable<void> worker::run() {
 }
 
 asio::awaitable<std::size_t> worker::drain() {
-    std::size_t handled = 0;
+    co_return co_await drain_pass(true);
+}
+
+asio::awaitable<std::size_t> worker::drain_pass(bool sweep) {
     co_await give_back_unfinished();
-    (void)co_await outbox_.sweep();
-    for (;;) {
-        auto rows = co_await outbox_.claim(opts_.batch, opts_.lease);
-        if (rows.empty()) break;
-        failpoint("claimed");
-        for (auto& row : rows) {
-            co_await process(std::move(row));
-            ++handled;
-        }
-        (void)co_await outbox_.sweep();
+    if (sweep) (void)co_await outbox_.sweep();
+    sweep_again_ = false;
+    std::size_t handled = co_await drain_rows();
+    // A creation that failed or went back to pending: its waiting rows fail and its intake row
+    // shows the state now, not at the next sweep (and rows the sweep freed go in this pass).
+    while (sweep_again_) {
+        sweep_again_ = false;
+        if (co_await outbox_.sweep() == 0) break;
+        handled += co_await drain_rows();
     }
+    co_return handled;
+}
+
+// ---- concurrent processing ------------------------------------------------------------------
+
+struct worker::drain_state {
+    explicit drain_state(asio::any_io_executor ex) : changed(std::move(ex)) {}
+    std::deque<pg::outbox_row> queued;  // claimed, not started yet, in claim (id) order
+    std::set<std::string> busy;         // order keys of the running rows (never shared)
+    std::size_t running = 0;
+    std::size_t finished = 0;                      // rows ended since the drain loop last looked
+    std::exception_ptr error;                      // the first row that threw (a database failure)
+    asio::steady_timer changed;                    // cancelled whenever a row ends
+    std::list<asio::cancellation_signal> signals;  // one per running row
+};
+
+std::vector<std::string> order_keys(const pg::outbox_row& row) {
+    std::vector<std::string> keys;
+    if (row.operation == "update") {
+        keys.push_back(row.entity + ":" + (row.object_id ? std::to_string(*row.object_id) : "?"));
+        return keys;
+    }
+    keys.emplace_back("create");
+    if (row.entity == "posts" || row.entity == "notes") {
+        std::optional<kayako::id_t> ticket;
+        try {
+            ticket = intake_target_ticket(parse_object(row.new_values), nullptr);
+        } catch (const std::exception&) {
+            ticket.reset();  // unreadable: it fails on its own, in the creation lane
+        }
+        if (ticket) keys.push_back("tickets:" + std::to_string(*ticket));
+    }
+    return keys;
+}
+
+std::vector<std::size_t> startable(const std::vector<std::vector<std::string>>& waiting,
+                                   const std::set<std::string>& busy, std::size_t free_slots) {
+    std::vector<std::size_t> out;
+    std::set<std::string> blocked = busy;
+    for (std::size_t i = 0; i < waiting.size() && out.size() < free_slots; ++i) {
+        const auto& keys = waiting[i];
+        const bool free = std::none_of(keys.begin(), keys.end(),
+                                       [&blocked](const auto& k) { return blocked.count(k) > 0; });
+        // Started or not, later rows with these keys wait behind this one.
+        for (const auto& k : keys) blocked.insert(k);
+        if (free) out.push_back(i);
+    }
+    return out;
+}
+
+void worker::start_ready(const std::shared_ptr<drain_state>& st) {
+    const std::size_t limit = std::max<std::size_t>(1, opts_.concurrency);
+    if (st->running >= limit || st->queued.empty()) return;
+    std::vector<std::vector<std::string>> waiting;
+    waiting.reserve(st->queued.size());
+    for (const auto& r : st->queued) waiting.push_back(order_keys(r));
+    const auto go = startable(waiting, st->busy, limit - st->running);
+    // Taken out back to front so the positions stay valid; started front to back (queue order).
+    std::vector<pg::outbox_row> rows(go.size());
+    for (std::size_t j = go.size(); j-- > 0;) {
+        rows[j] = std::move(st->queued[go[j]]);
+        st->queued.erase(st->queued.begin() + static_cast<std::ptrdiff_t>(go[j]));
+    }
+    for (std::size_t j = 0; j < go.size(); ++j) {
+        auto keys = std::move(waiting[go[j]]);
+        for (const auto& k : keys) st->busy.insert(k);
+        ++st->running;
+        auto sig = st->signals.emplace(st->signals.end());
+        auto done = [st, sig, keys](std::exception_ptr e) {
+            for (const auto& k : keys) st->busy.erase(k);
+            st->signals.erase(sig);
+            --st->running;
+            ++st->finished;
+            if (e && !st->error) st->error = e;
+            st->changed.cancel();
+        };
+        asio::co_spawn(ex_, process(std::move(rows[j])),
+                       asio::bind_cancellation_slot(sig->slot(), std::move(done)));
+    }
+}
+
+asio::awaitable<std::size_t> worker::drain_rows() {
+    const std::size_t limit = std::max<std::size_t>(1, opts_.concurrency);
+    const std::size_t want = std::max(opts_.batch, limit);
+    auto st = std::make_shared<drain_state>(ex_);
+    std::size_t handled = 0;
+    bool more = true;  // rows may be waiting to be claimed
+    bool cancelled = false;
+    for (;;) {
+        // Claim when few claimed rows wait (a claim is one transaction for up to `want` rows).
+        if (more && !st->error && st->queued.size() < limit) {
+            std::vector<pg::outbox_row> rows;
+            std::exception_ptr err;
+            try {
+                rows = co_await outbox_.claim(want, opts_.lease);
+            } catch (...) {
+                err = std::current_exception();
+            }
+            if (err) {
+                st->error = err;
+            } else {
+                more = rows.size() >= want;
+                if (!rows.empty()) failpoint("claimed");
+                for (auto& r : rows) st->queued.push_back(std::move(r));
+            }
+        }
+        {
+            const auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none) {
+                cancelled = true;
+                break;
+            }
+        }
+        if (!st->error) start_ready(st);
+        if (st->running == 0) {
+            // (With nothing running, the first queued row can always start.)
+            if (st->error || (st->queued.empty() && !more)) break;
+            continue;  // claim again
+        }
+        if (st->finished == 0) {
+            st->changed.expires_at(asio::steady_timer::time_point::max());
+            bool aborted = false;
+            try {
+                auto [ec] = co_await st->changed.async_wait(asio::as_tuple(asio::use_awaitable));
+                (void)ec;  // cancelled: a row ended, or this drain is being cancelled
+            } catch (const boost::system::system_error&) {
+                aborted = true;  // the coroutine was cancelled before the wait began
+            }
+            const auto cs = co_await asio::this_coro::cancellation_state;
+            if (aborted || cs.cancelled() != asio::cancellation_type::none) {
+                cancelled = true;
+                break;
+            }
+        }
+        if (st->finished > 0) more = true;  // a finished row may have unblocked later ones
+        handled += st->finished;
+        st->finished = 0;
+    }
+
+    // Leaving early (cancelled, or a row threw): the running rows use this worker, so they are
+    // waited for; on cancellation they are cancelled too (they stop at their next co_await, as
+    // the serial worker did). Claimed rows that never started are given back at once.
+    if (cancelled) {
+        for (auto& s : st->signals) s.emit(asio::cancellation_type::terminal);
+        co_await asio::this_coro::reset_cancellation_state();  // or every wait below aborts
+    }
+    while (st->running > 0) {
+        st->changed.expires_at(asio::steady_timer::time_point::max());
+        bool aborted = false;
+        try {
+            auto [ec] = co_await st->changed.async_wait(asio::as_tuple(asio::use_awaitable));
+            (void)ec;
+        } catch (const boost::system::system_error&) {
+            aborted = true;
+        }
+        const auto cs = co_await asio::this_coro::cancellation_state;
+        if (aborted || cs.cancelled() != asio::cancellation_type::none) {
+            cancelled = true;
+            for (auto& s : st->signals) s.emit(asio::cancellation_type::terminal);
+            co_await asio::this_coro::reset_cancellation_state();
+        }
+    }
+    handled += st->finished;
+    if (!st->queued.empty()) {
+        std::vector<pg::outbox_row> unstarted(std::make_move_iterator(st->queued.begin()),
+                                              std::make_move_iterator(st->queued.end()));
+        st->queued.clear();
+        std::exception_ptr ignored;
+        try {
+            co_await outbox_.release(std::move(unstarted));
+        } catch (...) {
+            ignored = std::current_exception();  // the claims expire with the session or lease
+        }
+        if (ignored) log_->debug("push worker: could not give back unstarted claims");
+    }
+    if (cancelled) throw boost::system::system_error(asio::error::operation_aborted);
+    if (st->error) std::rethrow_exception(st->error);
     co_return handled;
 }
 
@@ -295,6 +488,8 @@ asio::awaitable<void> worker::give_back_unfinished() {
 asio::awaitable<void> worker::process_claimed(pg::outbox_row row) {
     log_->debug("outbox row {}: {} {} (attempt {})", row.id, row.operation, row.entity,
                 row.attempts);
+    // Creations change intake states and may fail waiting rows: sweep after this pass.
+    if (row.operation != "update") sweep_again_ = true;
     if (row.operation == "update")
         co_await process_update(std::move(row));
     else if (row.operation == "create")
@@ -303,10 +498,112 @@ asio::awaitable<void> worker::process_claimed(pg::outbox_row row) {
         co_await record(row, failed("operation " + row.operation + " is not pushed", false));
 }
 
+struct worker::pending_record {
+    explicit pending_record(asio::any_io_executor ex) : timer(std::move(ex)) {}
+    pg::outbox_row row;
+    pg::push_result result;
+    bool done = false;  // written (or failed to be)
+    bool mine = false;  // the claim was still ours
+    std::exception_ptr error;
+    asio::steady_timer timer;  // cancelled when done
+};
+
+namespace {
+
+// Clears a flag when a coroutine leaves its scope, however it leaves.
+class flag_guard {
+public:
+    explicit flag_guard(bool& flag) : flag_(flag) { flag_ = true; }
+    ~flag_guard() { flag_ = false; }
+    flag_guard(const flag_guard&) = delete;
+    flag_guard& operator=(const flag_guard&) = delete;
+
+private:
+    bool& flag_;
+};
+
+constexpr std::size_t max_record_group = 64;
+
+bool is_cancellation(std::exception_ptr e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& x) {
+        return x.code() == asio::error::operation_aborted;
+    } catch (...) {
+        return false;
+    }
+}
+
+}  // namespace
+
+asio::awaitable<void> worker::write_records() {
+    flag_guard busy(recording_);
+    while (!to_record_.empty()) {
+        std::vector<std::shared_ptr<pending_record>> group;
+        while (!to_record_.empty() && group.size() < max_record_group) {
+            group.push_back(to_record_.front());
+            to_record_.pop_front();
+        }
+        std::vector<pg::outbox_repository::completion> items;
+        items.reserve(group.size());
+        for (const auto& r : group) items.emplace_back(r->row, r->result);
+        std::vector<bool> mine;
+        std::exception_ptr err;
+        try {
+            mine = co_await outbox_.complete_all(std::move(items));
+        } catch (...) {
+            err = std::current_exception();
+        }
+        if (err && group.size() > 1 && !is_cancellation(err)) {
+            // One result that cannot be written must not take the others with it: each alone.
+            log_->warn("push worker: recording {} results together failed; one by one",
+                       group.size());
+            for (auto& r : group) {
+                std::exception_ptr one;
+                bool m = false;
+                try {
+                    m = co_await outbox_.complete(r->row, r->result);
+                } catch (...) {
+                    one = std::current_exception();
+                }
+                r->mine = m;
+                r->error = one;
+            }
+        } else {
+            for (std::size_t i = 0; i < group.size(); ++i) {
+                group[i]->mine = !err && mine.at(i);
+                group[i]->error = err;
+            }
+        }
+        for (auto& r : group) {
+            r->done = true;
+            r->timer.cancel();
+        }
+    }
+}
+
 asio::awaitable<void> worker::record(pg::outbox_row row, pg::push_result result) {
     const auto state = result.final_state;
     const auto error = result.error;
-    const bool mine = co_await outbox_.complete(row, std::move(result));
+    auto rec = std::make_shared<pending_record>(ex_);
+    rec->row = row;
+    rec->result = std::move(result);
+    to_record_.push_back(rec);
+    // Whoever finds no record transaction under way writes every result queued so far (its own
+    // included); the others wait for theirs.
+    while (!rec->done) {
+        if (!recording_) {
+            co_await write_records();
+            continue;
+        }
+        rec->timer.expires_at(asio::steady_timer::time_point::max());
+        (void)co_await rec->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+        const auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none)
+            throw boost::system::system_error(asio::error::operation_aborted);
+    }
+    if (rec->error) std::rethrow_exception(rec->error);
+    const bool mine = rec->mine;
     if (!mine) {
         log_->warn("outbox row {}: the claim was taken over meanwhile; its result is not recorded",
                    row.id);
@@ -387,10 +684,14 @@ asio::awaitable<void> worker::process_update(pg::outbox_row row) {
         co_return;
     }
 
+    // Decisions recorded before (a held row, or one that conflicted on an earlier attempt);
+    // the claim says whether there are any, so most rows skip this read.
     std::map<std::string, resolution> decided;
-    const auto recorded = co_await outbox_.decisions(row.id);
-    for (const auto& [column, r] : recorded)
-        if (auto res = resolution_from(r)) decided[column] = *res;
+    if (row.has_conflicts) {
+        const auto recorded = co_await outbox_.decisions(row.id);
+        for (const auto& [column, r] : recorded)
+            if (auto res = resolution_from(r)) decided[column] = *res;
+    }
     update_plan plan;
     try {
         plan = plan_update(*e, row.changed_columns, base, local, remote, decided, opts_.policy);

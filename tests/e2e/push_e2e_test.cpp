@@ -3,6 +3,7 @@
 // request log say what Kayako received. (The daemon process with NOTIFY and the crash points is
 // in cli_e2e_test.cpp.)
 #include "connectors/postgres/outbox_repository.hpp"
+#include "connectors/postgres/row_mapping.hpp"
 #include "daemon/push/worker.hpp"
 #include "tests/e2e/e2e_fixture.hpp"
 
@@ -40,12 +41,13 @@ protected:
         e2e_fixture::TearDown();
     }
 
-    void make_worker(config::conflict_policy policy) {
+    void make_worker(config::conflict_policy policy, std::size_t concurrency = 4) {
         worker.reset();
         outbox = std::make_unique<pg::outbox_repository>(*dbx, *mirror, logs.logger("push"));
         push::worker_options o;
         o.policy = policy;
         o.max_attempts = 3;
+        o.concurrency = concurrency;
         worker = std::make_unique<push::worker>(ioc.get_executor(), *outbox, *kayako, o,
                                                 logs.logger("push"));
     }
@@ -82,6 +84,24 @@ protected:
         for (const auto& e : emu->api().request_log())
             if (e.method == method && e.path == path && e.status == 200) ++n;
         return n;
+    }
+
+    // Live tickets of the mirror, lowest ids first.
+    std::vector<std::int64_t> some_tickets(int n) {
+        pqxx::connection c{db_dsn()};
+        pqxx::read_transaction tx{c};
+        std::vector<std::int64_t> out;
+        for (const auto& r : tx.exec("SELECT id FROM kayako.tickets WHERE department_id <> 0 AND"
+                                     " deleted_at IS NULL ORDER BY id LIMIT " +
+                                     std::to_string(n)))
+            out.push_back(r[0].as<std::int64_t>());
+        return out;
+    }
+    // The value of one form field of a logged request ("" when absent).
+    static std::string field(const emulator::log_entry& e, const std::string& name) {
+        for (const auto& [k, v] : e.fields)
+            if (k == name) return v;
+        return "";
     }
 
     std::unique_ptr<pg::outbox_repository> outbox;
@@ -407,6 +427,151 @@ TEST_F(push_e2e, changes_to_one_object_go_in_commit_order_and_a_post_waits_for_i
     EXPECT_EQ(value("SELECT string_agg(state, ',' ORDER BY id) FROM kayako_sync.outbox"),
               "done,done,done,done");
     EXPECT_EQ(value("SELECT subject FROM kayako.tickets WHERE id = " + ids), "second");
+}
+
+// Several rows are in progress at once (push.concurrency), yet one object's changes still reach
+// Kayako one after the other, in commit order. Every Get is answered late, so rows that run
+// together all send their Get before any of them can send its PUT.
+TEST_F(push_e2e, rows_of_different_objects_overlap_and_one_objects_changes_stay_in_order) {
+    const auto ids = some_tickets(5);
+    ASSERT_EQ(ids.size(), 5u);
+    const auto hot = std::to_string(ids[0]);
+    for (const char* s : {"one", "two", "three"})
+        sql("UPDATE kayako.tickets SET subject = '" + std::string(s) + "' WHERE id = " + hot);
+    for (std::size_t i = 1; i < ids.size(); ++i)
+        sql("UPDATE kayako.tickets SET subject = 'other " + std::to_string(i) +
+            "' WHERE id = " + std::to_string(ids[i]));
+    emulator::fault_rule slow;
+    slow.endpoint = "Tickets/Ticket";
+    slow.verb = "GET";
+    slow.kind = "latency";
+    slow.delay_ms = 300;
+    emu->api().add_fault(slow);
+    const auto from = emu->api().request_log().size();
+
+    EXPECT_EQ(drain(), 7u);
+    emu->api().clear_faults();
+
+    EXPECT_EQ(value("SELECT string_agg(DISTINCT state, ',') FROM kayako_sync.outbox"), "done");
+    EXPECT_EQ(model_ticket(ids[0]).subject, "three");
+    for (std::size_t i = 1; i < ids.size(); ++i)
+        EXPECT_EQ(model_ticket(ids[i]).subject, "other " + std::to_string(i));
+    std::vector<std::string> hot_puts;
+    int gets_before_first_put = 0;
+    bool put_seen = false;
+    const auto log = emu->api().request_log();
+    for (auto it = log.begin() + static_cast<std::ptrdiff_t>(from); it != log.end(); ++it) {
+        const auto& e = *it;
+        if (e.method == "PUT") put_seen = true;
+        if (e.method == "GET" && !put_seen) ++gets_before_first_put;
+        if (e.method == "PUT" && e.path == "/Tickets/Ticket/" + hot)
+            hot_puts.push_back(field(e, "subject"));
+    }
+    EXPECT_THAT(hot_puts, ::testing::ElementsAre("one", "two", "three"));
+    // Rows of different objects were in flight together, never more than push.concurrency.
+    EXPECT_GE(gets_before_first_put, 2);
+    EXPECT_LE(gets_before_first_put, 4);
+    EXPECT_EQ(value("SELECT subject FROM kayako.tickets WHERE id = " + hot), "three");
+}
+
+// With one row at a time the worker behaves as before: a Get and its PUT, then the next row.
+TEST_F(push_e2e, concurrency_one_processes_one_row_at_a_time) {
+    make_worker(config::conflict_policy::kayako_wins, 1);
+    const auto ids = some_tickets(3);
+    for (auto id : ids)
+        sql("UPDATE kayako.tickets SET subject = 'serial' WHERE id = " + std::to_string(id));
+    const auto from = emu->api().request_log().size();
+    EXPECT_EQ(drain(), 3u);
+    std::string methods;
+    const auto log = emu->api().request_log();
+    for (auto it = log.begin() + static_cast<std::ptrdiff_t>(from); it != log.end(); ++it)
+        methods += it->method + " ";
+    EXPECT_EQ(methods, "GET PUT GET PUT GET PUT ");
+}
+
+// A claimed row that never started (the drain stopped on an error) goes back to pending at
+// once, with its attempt given back, instead of waiting for the claim's lease.
+TEST_F(push_e2e, unstarted_claims_are_given_back) {
+    const auto ids = some_tickets(2);
+    for (auto id : ids)
+        sql("UPDATE kayako.tickets SET subject = 'given back' WHERE id = " + std::to_string(id));
+    auto claimed =
+        test::run_coro(ioc, outbox->claim(10, std::chrono::seconds(600)), std::chrono::seconds(30));
+    ASSERT_EQ(claimed.size(), 2u);
+    EXPECT_EQ(value("SELECT string_agg(state || ' ' || attempts, ',' ORDER BY id) FROM "
+                    "kayako_sync.outbox"),
+              "sending 1,sending 1");
+    test::run_coro(ioc, outbox->release(claimed), std::chrono::seconds(30));
+    EXPECT_EQ(value("SELECT string_agg(state || ' ' || attempts, ',' ORDER BY id) FROM "
+                    "kayako_sync.outbox"),
+              "pending 0,pending 0");
+    EXPECT_EQ(drain(), 2u);
+    EXPECT_EQ(value("SELECT string_agg(DISTINCT state, ',') FROM kayako_sync.outbox"), "done");
+}
+
+// Group commit (outbox_repository::complete_all): several results in one transaction, each with
+// its own row state and its own local feed event; a row whose claim is no longer ours writes
+// nothing and does not stop the others.
+TEST_F(push_e2e, results_recorded_together_keep_their_own_state_and_feed_event) {
+    const auto ids = some_tickets(3);
+    ASSERT_EQ(ids.size(), 3u);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        const auto subject = "grouped " + std::to_string(i);
+        sql("UPDATE kayako.tickets SET subject = '" + subject +
+            "' WHERE id = " + std::to_string(ids[i]));
+        // Kayako applied it (as the PUT would have).
+        control("POST", "/_control/tickets/" + std::to_string(ids[i]),
+                "subject=grouped+" + std::to_string(i));
+    }
+    const auto feed_before = feed_position();
+    auto claimed =
+        test::run_coro(ioc, outbox->claim(10, std::chrono::seconds(600)), std::chrono::seconds(30));
+    ASSERT_EQ(claimed.size(), 3u);
+    // The third claim is given back before the results are recorded: no longer ours.
+    std::vector<pg::outbox_row> give_back;
+    give_back.push_back(claimed[2]);
+    test::run_coro(ioc, outbox->release(give_back), std::chrono::seconds(30));
+
+    std::vector<pg::outbox_repository::completion> items;
+    for (const auto& row : claimed) {
+        const auto t =
+            test::run_coro(ioc, kayako->get_ticket(*row.object_id), std::chrono::seconds(30));
+        ASSERT_TRUE(t.has_value());
+        pg::push_result r;
+        r.revert_edit = true;
+        r.source = pg::change_source::local;
+        std::vector<pg::mapped_row> rows;
+        pg::map_record(*t, rows);
+        r.mirror_rows.emplace_back(pg::entity::tickets, std::move(rows));
+        items.emplace_back(row, std::move(r));
+    }
+    const auto mine =
+        test::run_coro(ioc, outbox->complete_all(std::move(items)), std::chrono::seconds(30));
+    EXPECT_THAT(mine, ::testing::ElementsAre(true, true, false));
+
+    EXPECT_EQ(value("SELECT string_agg(state, ',' ORDER BY id) FROM kayako_sync.outbox"),
+              "done,done,pending");
+    // One transaction: the same done_at.
+    EXPECT_EQ(number("SELECT count(DISTINCT done_at) FROM kayako_sync.outbox WHERE state = "
+                     "'done'"),
+              1);
+    for (std::size_t i = 0; i < 2; ++i)
+        EXPECT_EQ(value("SELECT subject || ' ' || length(content_hash) FROM kayako.tickets "
+                        "WHERE id = " +
+                        std::to_string(ids[i])),
+                  "grouped " + std::to_string(i) + " 32");
+    // The given-back row's edit is untouched (still pending, its hash still empty).
+    EXPECT_EQ(
+        value("SELECT subject || ' ' || length(content_hash) FROM kayako.tickets WHERE id = " +
+              std::to_string(ids[2])),
+        "grouped 2 0");
+    // One local event per recorded object, showing the edit.
+    EXPECT_EQ(
+        value("SELECT string_agg(object_id || ':' || source || ':' || "
+              "(new_values->>'subject'), ',' ORDER BY object_id) FROM kayako_sync.changes "
+              "WHERE position > " +
+              std::to_string(feed_before)),
+        std::to_string(ids[0]) + ":local:grouped 0," + std::to_string(ids[1]) + ":local:grouped 1");
 }
 
 }  // namespace
