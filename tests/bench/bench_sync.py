@@ -247,6 +247,8 @@ class Site:
         )
         if push:
             text += "push:\n  enabled: true\n  sweep_interval: 1s\n"
+            if a.push_concurrency:
+                text += f"  concurrency: {a.push_concurrency}\n"
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:
             f.write(text)
@@ -463,6 +465,10 @@ def push_latency(site, emu, n, batch, rate):
             time.sleep(2)
         emu.clear_log()
         d_cpu0 = proc_cpu(d.pid)
+        # One psql session fed statement by statement (each its own transaction, committed as
+        # psql reads it): starting a psql per batch capped the feed near 100 updates/s.
+        feeder = subprocess.Popen([site.args.psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", site.pg.dsn],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         t0 = time.monotonic()
         for k in range(0, len(ids), batch):
             due = t0 + k / rate
@@ -470,8 +476,12 @@ def push_latency(site, emu, n, batch, rate):
             if due > now:
                 time.sleep(due - now)
             chunk = ",".join(map(str, ids[k:k + batch]))
-            site.pg.run(f"UPDATE kayako.tickets SET subject = 'Latency probe at {rate:g}/s ' || id"
-                        f" WHERE id IN ({chunk})")
+            feeder.stdin.write(f"UPDATE kayako.tickets SET subject = 'Latency probe at {rate:g}/s ' || id"
+                               f" WHERE id IN ({chunk});\n")
+            feeder.stdin.flush()
+        feeder.stdin.close()
+        if feeder.wait(600) != 0:
+            raise RuntimeError("the latency feeder's psql failed")
         fed_s = time.monotonic() - t0
         while time.monotonic() < deadline:
             left = int(site.pg.run(f"SELECT count(*) FROM kayako_sync.outbox WHERE id >= {first_new}"
@@ -504,6 +514,15 @@ def push_latency(site, emu, n, batch, rate):
     log(f"  push latency: {m['done']} done of {m['updates']} at {rate}/s target, p50 "
         f"{m['latency_p50_s']} s, p99 {m['latency_p99_s']} s, max {m['latency_max_s']} s")
     return m
+
+
+def push_phases(site, emu, args, result):
+    log("push-back")
+    result["push_drain"] = push_drain(site, emu, args.push, args.push_batch)
+    # Latency with `run` running: at the goal's rate, then at a rate it can sustain.
+    result["push_latency"] = push_latency(site, emu, args.latency_n, max(1, int(args.push_rate // 10)),
+                                          args.push_rate)
+    result["push_latency_low"] = push_latency(site, emu, args.latency_low_n, 1, args.latency_low_rate)
 
 
 # ---- main -------------------------------------------------------------------------------------
@@ -553,6 +572,11 @@ def main():
     ap.add_argument("--max-in-flight", type=int, default=4)
     ap.add_argument("--rps", type=float, default=1000)
     ap.add_argument("--page-size", type=int, default=1000)
+    ap.add_argument("--push-concurrency", type=int, default=32,
+                    help="push.concurrency in the daemon's config (0: leave the default)")
+    ap.add_argument("--only", choices=["push"], default=None,
+                    help="push: backfill (for the mirror), then only the push-back phases; writes "
+                         "--json alone (the markdown report needs every phase)")
     ap.add_argument("--json", required=True)
     ap.add_argument("--md", required=True)
     ap.add_argument("--command", default="scripts/bench")
@@ -569,7 +593,8 @@ def main():
 
     result = {"machine": machine(), "command": args.command,
               "config": {"max_in_flight": args.max_in_flight, "requests_per_second": args.rps,
-                         "tickets_page_size": args.page_size, "users_page_size": 1000},
+                         "tickets_page_size": args.page_size, "users_page_size": 1000,
+                         "push_concurrency": args.push_concurrency or "default"},
               "size": {"tickets": args.tickets, "users": users}}
     workdir = tempfile.mkdtemp(prefix="ksync-bench-")
     os.chmod(workdir, 0o755)
@@ -582,9 +607,18 @@ def main():
             site = Site(args, emu, args.tickets, workdir)
             mig = site.ksync("migrate")
             if mig["exit"] != 0:
-                raise RuntimeError("migrate failed, see " + site.log)
+                with open(site.log) as f:
+                    raise RuntimeError("migrate failed: " + f.read()[-2000:])
             bf, entries = backfill(site, emu, pg_dir)
             result["backfill"] = bf
+            if args.only == "push":
+                del entries
+                push_phases(site, emu, args, result)
+                with open(args.json, "w") as f:
+                    json.dump(result, f, indent=1)
+                    f.write("\n")
+                log(f"wrote {args.json}")
+                return
             log("limits")
             result["limit_emulator"] = emulator_limit(args, emu, entries, workdir)
             del entries
@@ -597,12 +631,7 @@ def main():
             inc = quiet_cycle(site, emu, pg_dir, "1% changed")
             inc["changed_tickets"], inc["changed_users"] = nt, nu
             result["incremental"] = inc
-            log("push-back")
-            result["push_drain"] = push_drain(site, emu, args.push, args.push_batch)
-            # Latency with `run` running: at the goal's rate, then at a rate it can sustain.
-            result["push_latency"] = push_latency(site, emu, args.latency_n, max(1, int(args.push_rate // 10)),
-                                                  args.push_rate)
-            result["push_latency_low"] = push_latency(site, emu, args.latency_low_n, 1, args.latency_low_rate)
+            push_phases(site, emu, args, result)
             result["emulator"]["rss_end_mib"] = round(emu.rss_mib(), 1)
         finally:
             if site:
@@ -702,7 +731,8 @@ def markdown(r):
              f"(started in {r['emulator']['startup_s']} s, {r['emulator']['rss_mib']} MiB). Daemon config: "
              f"`max_in_flight: {r['config']['max_in_flight']}`, `requests_per_second: "
              f"{r['config']['requests_per_second']:.0f}` (the maximum the config accepts), "
-             f"tickets `page_size: {r['config']['tickets_page_size']}`.\n")
+             f"tickets `page_size: {r['config']['tickets_page_size']}`, "
+             f"`push.concurrency: {r['config'].get('push_concurrency', 'default')}`.\n")
     L.append("## Goals\n")
     L.append("| goal | measured | result |\n|---|---|---|")
     gb = g["backfill_vs_limit"]
