@@ -442,10 +442,11 @@ def check_feed(pg):
 
 
 def check_posts(pg, entries, model):
-    """Every creation row: the POSTs the emulator executed (1 for a done row, 0 otherwise) and its
-    copies in the model: one, with the id the row recorded; or none when the object was deleted
-    in Kayako afterwards (the driver deletes tickets, intake ones too), which the mirror must
-    then show as deleted."""
+    """Every creation row: the POSTs the emulator executed with its unique subject or contents (1
+    for a done row, 0 otherwise; the request log keeps the values as sent), and the model: the
+    object with the id the row recorded exists, or was deleted in Kayako afterwards (the driver
+    deletes tickets, intake ones too) and the mirror shows it deleted; no other object carries
+    the row's subject or contents. Subjects may have been edited since (both sides edit them)."""
     executed = {}
     for e in entries:
         if e["method"] != "POST" or e["status"] != 200 or e["fault"] in NOT_EXECUTED:
@@ -458,11 +459,13 @@ def check_posts(pg, entries, model):
         else:
             key = (e["endpoint"], "")
         executed[key] = executed.get(key, 0) + 1
-    in_model = {}
+    in_model, model_ids = {}, set()
     for t in model["tickets"]:
         in_model.setdefault(("tickets", t["subject"]), []).append(t["ticketid"])
+        model_ids.add(("tickets", t["ticketid"]))
         for p in t["posts"]:
             in_model.setdefault(("posts", p["contents"]), []).append(p["ticketpostid"])
+            model_ids.add(("posts", p["ticketpostid"]))
     deleted = {(e, r["id"]) for e in ("tickets", "posts") for r in pg.json(
         f"SELECT id FROM kayako.{e} WHERE deleted_at IS NOT NULL")}
     rows = pg.json(
@@ -478,10 +481,11 @@ def check_posts(pg, entries, model):
         k = (r["entity"], r["key"])
         n_post, ids = executed.get(k, 0), in_model.get(k, [])
         if r["state"] == "done":
-            ok = n_post == 1 and r["kayako_id"] is not None and (
-                ids == [r["kayako_id"]] or
-                (not ids and (r["entity"], r["kayako_id"]) in deleted))
-            deleted_later += ok and not ids
+            obj = (r["entity"], r["kayako_id"])
+            ok = (n_post == 1 and r["kayako_id"] is not None and
+                  all(i == r["kayako_id"] for i in ids) and
+                  (obj in model_ids or obj in deleted))
+            deleted_later += ok and obj not in model_ids
         else:
             ok = n_post == 0 and not ids
         if not ok:
