@@ -50,6 +50,14 @@ void materialize(const helpdesk& m, ticket& t) {
     if (!t.attachments) t.attachments = m.attachments_of(t);
 }
 
+// A seeded requester post draws its e-mail from the user's addresses (seed.cpp posts_of), and
+// the draw shifts everything after it: before a user's addresses change or the user is deleted,
+// the posts of their tickets are made explicit, so existing posts keep their contents and e-mail.
+void materialize_tickets_of_user(helpdesk& m, id_t userid) {
+    for (auto& t : m.tickets)
+        if (t.userid == userid) materialize(m, t);
+}
+
 std::string new_mask(helpdesk& m, id_t id) {
     std::uint64_t h = detail::mix64(m.seed, static_cast<std::uint64_t>(id) * 16 + 11);
     std::string mask;
@@ -522,6 +530,7 @@ http_response user_put(call_context& c, const args_t& a) {
                     400, "Unable to update user. Email address belongs to an existing user.");
         if (emails.empty()) return status_text(400, "Invalid Email Specified");
     }
+    if (!emails.empty()) materialize_tickets_of_user(m, id);
     user& u = const_cast<user&>(*found);
     u.fullname = p.get("fullname");
     if (p.has("usergroupid")) u.usergroupid = php::to_int(p.get("usergroupid"));
@@ -553,6 +562,7 @@ http_response user_delete(call_context& c, const args_t& a) {
     const id_t id = a.empty() ? 0 : php::to_int(a[0]);
     if (m.find_user(id) == nullptr)
         return status_text(400, "User Load Failed: Invalid data provided");
+    materialize_tickets_of_user(m, id);
     std::erase_if(m.users, [&](const user& u) { return u.userid == id; });
     return empty_ok();
 }

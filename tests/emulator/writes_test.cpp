@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <regex>
 
@@ -350,6 +351,48 @@ TEST_F(writes, organization_validation_texts) {
     EXPECT_EQ(leaf(put.body, "slaplanid"), "1");
     EXPECT_EQ(leaf(put.body, "country"), "NZ");
     EXPECT_EQ(leaf(put.body, "lastupdate"), "1800000000");
+}
+
+// Seeded posts are drawn lazily, a requester post's e-mail from the requester's addresses: a
+// change of those addresses or the user's deletion must leave the posts that exist as they were
+// (Kayako never rewrites a post). Found by the soak run (scripts/soak).
+TEST_F(writes, a_user_deleted_or_given_new_addresses_leaves_the_posts_of_their_tickets_alone) {
+    using snapshot = std::vector<std::pair<std::string, std::string>>;
+    auto posts_of_user = [&](std::int64_t uid) {
+        return emu_->api().read([uid](const helpdesk& m) {
+            snapshot out;
+            for (const auto& t : m.tickets)
+                if (t.userid == uid)
+                    for (const auto& p : m.posts_of(t)) out.emplace_back(p.contents, p.email);
+            return out;
+        });
+    };
+    // Two requesters whose tickets have requester posts.
+    auto owners = emu_->api().read([](const helpdesk& m) {
+        std::vector<std::int64_t> ids;
+        for (const auto& t : m.tickets)
+            for (const auto& p : m.posts_of(t))
+                if (p.userid != 0 && p.userid == t.userid && ids.size() < 2 &&
+                    std::find(ids.begin(), ids.end(), t.userid) == ids.end())
+                    ids.push_back(t.userid);
+        return ids;
+    });
+    ASSERT_EQ(owners.size(), 2u);
+    const auto renamed_before = posts_of_user(owners[0]);
+    const auto deleted_before = posts_of_user(owners[1]);
+    ASSERT_FALSE(renamed_before.empty());
+    ASSERT_FALSE(deleted_before.empty());
+
+    const auto put = send("PUT", "/Base/User/" + std::to_string(owners[0]),
+                          "fullname=New&email[]=one%40new.test&email[]=two%40new.test&"
+                          "email[]=three%40new.test");
+    ASSERT_EQ(put.status, 200) << put.body;
+    EXPECT_EQ(posts_of_user(owners[0]), renamed_before);
+
+    const auto del = client_->request(
+        "DELETE", "/api/index.php?/Base/User/" + std::to_string(owners[1]) + "&" + auth());
+    ASSERT_EQ(del.status, 200) << del.body;
+    EXPECT_EQ(posts_of_user(owners[1]), deleted_before);
 }
 
 }  // namespace
