@@ -333,7 +333,8 @@ void read_kayako(section& s, const context& ctx, kayako_options& k) {
     }
     read(s, "max_in_flight", k.max_in_flight, int_range(1, 64));
     if (auto r = s.take("requests_per_second")) {
-        k.requests_per_second = as_double(*r, s.path_of("requests_per_second"), 0, 1000, true);
+        k.requests_per_second =
+            as_double(*r, s.path_of("requests_per_second"), 0, max_requests_per_second, true);
     }
     {
         section r = s.child("retry");

@@ -84,6 +84,11 @@ struct endpoint {
 // "https://host[:port]/path/" (the port only when not the scheme's default).
 [[nodiscard]] std::string to_url(const endpoint& ep);
 
+// The highest kayako.requests_per_second accepted. A backfill costs one Ticket/get per ticket (the
+// listing carries no posts), so this bounds how fast one can be: 10,000 tickets/s. Above what
+// the helpdesk serves, max_in_flight is the limit anyway.
+inline constexpr double max_requests_per_second = 10000;
+
 struct kayako_options {
     std::string base_url;  // required, e.g. https://helpdesk.example.com/api/
     endpoint url;          // base_url parsed
@@ -98,7 +103,7 @@ struct kayako_options {
     kayako_timeouts timeouts;
     std::uint64_t body_limit = 64ull << 20;  // bytes per response body
     int max_in_flight = 2;
-    double requests_per_second = 5.0;
+    double requests_per_second = 5.0;  // at most max_requests_per_second
     retry_options retry;
     breaker_options breaker;
 };

@@ -2,6 +2,7 @@
 
 #include "common/version.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace ksync::app {
@@ -72,6 +73,10 @@ http::client_options http_options(const config::kayako_options& k) {
     return o;
 }
 
+double pacing_burst(double requests_per_second) {
+    return std::clamp(requests_per_second, 1.0, max_pacing_burst);
+}
+
 kayako::client_options kayako_client_options(const config::kayako_options& k) {
     kayako::client_options o;
     o.retry.base = k.retry.base;
@@ -83,7 +88,7 @@ kayako::client_options kayako_client_options(const config::kayako_options& k) {
     o.breaker.auth_cooldown = k.breaker.auth_cooldown;
     o.pacing.max_in_flight = k.max_in_flight;
     o.pacing.rate_per_second = k.requests_per_second;
-    o.pacing.burst = std::max(1.0, k.requests_per_second);
+    o.pacing.burst = pacing_burst(k.requests_per_second);
     return o;
 }
 

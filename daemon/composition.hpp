@@ -24,6 +24,12 @@ namespace ksync::app {
 pg::connection_options pg_connection_options(const config::postgres_options& pg);
 pg::schema_names schema_names_of(const config::postgres_options& pg);
 http::client_options http_options(const config::kayako_options& k);
+// The pacer's burst: one second's worth of requests, at most max_pacing_burst. After an idle
+// spell the pacer lets the burst go back to back (max_in_flight at a time), so a high rate must
+// not make it large; 100 still spans 10 ms at 10,000 requests/s, which is longer than a late
+// refill timer on a loaded machine, so the average rate holds.
+inline constexpr double max_pacing_burst = 100;
+double pacing_burst(double requests_per_second);
 kayako::client_options kayako_client_options(const config::kayako_options& k);
 kayako::request_builder kayako_request_builder(const config::kayako_options& k);
 sync::engine_options engine_options_of(const config::config& cfg);

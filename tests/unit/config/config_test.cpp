@@ -208,6 +208,20 @@ TEST_F(config_test, wrong_types_name_the_key) {
     EXPECT_EQ(e.key(), "log.level");
 }
 
+TEST_F(config_test, requests_per_second_goes_up_to_ten_thousand) {
+    // A backfill is one Ticket/get per ticket: the old ceiling of 1000 held 100k tickets to 100 s.
+    EXPECT_DOUBLE_EQ(load(minimal("  requests_per_second: 10000\n")).kayako.requests_per_second,
+                     10000.0);
+    EXPECT_DOUBLE_EQ(load(minimal("  requests_per_second: 2500.5\n")).kayako.requests_per_second,
+                     2500.5);
+    auto e = error_of(minimal("  requests_per_second: 10001\n"));
+    EXPECT_EQ(e.key(), "kayako.requests_per_second");
+    EXPECT_NE(e.reason().find("at most 10000"), std::string::npos) << e.reason();
+    e = error_of(minimal("  requests_per_second: 0\n"));
+    EXPECT_EQ(e.key(), "kayako.requests_per_second");
+    EXPECT_NE(e.reason().find("greater than 0"), std::string::npos) << e.reason();
+}
+
 TEST_F(config_test, negative_zero_and_unitless_intervals_are_rejected) {
     auto e = error_of(minimal("", "streams:\n  tickets:\n    interval: -5m\n"));
     EXPECT_EQ(e.key(), "streams.tickets.interval");
