@@ -3,6 +3,9 @@
 #include "connectors/kayako/client.hpp"
 #include "daemon/push/worker.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include <pqxx/pqxx>
@@ -52,6 +55,9 @@ void metrics::observe_stream(const sync::stream_report& r) {
     rows_[{r.stream, "update"}] += r.applied.updated;
     rows_[{r.stream, "delete"}] += r.applied.deleted;
     quarantined_[r.stream] += r.quarantined;
+    const std::string cursor = r.stream.substr(0, r.stream.find(" ("));  // "users (full scan)"
+    last_completed_[cursor] =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 boost::asio::awaitable<std::string> metrics::render(pg::db_executor& db,
@@ -145,11 +151,19 @@ boost::asio::awaitable<std::string> metrics::render(pg::db_executor& db,
     for (const auto& [s, n] : stream_runs_)
         out += fmt::format("kayako_sync_stream_runs_total{{stream=\"{}\"}} {}\n", label(s), n);
     head(out, "kayako_sync_stream_last_success_timestamp_seconds", "gauge",
-         "Last time a stream moved its cursor or changed data.");
+         "Last time a stream completed a run in this process, or moved its cursor or changed "
+         "data (recorded in the database), whichever is later.");
     head(out, "kayako_sync_stream_lag_seconds", "gauge",
          "Seconds since the stream's last success.");
     head(out, "kayako_sync_stream_error", "gauge", "1 while the stream's last run failed.");
-    for (const auto& [s, t, error] : v.streams) {
+    std::map<std::string, std::pair<double, bool>> streams;  // last success, failing
+    for (const auto& [s, t, error] : v.streams) streams[s] = {t, error};
+    for (const auto& [s, t] : last_completed_) {
+        auto& [last, error] = streams[s];
+        last = std::max(last, t);
+    }
+    for (const auto& [s, state] : streams) {
+        const auto& [t, error] = state;
         out += fmt::format(
             "kayako_sync_stream_last_success_timestamp_seconds{{stream=\"{}\"}} {}\n", label(s), t);
         out += fmt::format("kayako_sync_stream_lag_seconds{{stream=\"{}\"}} {}\n", label(s),

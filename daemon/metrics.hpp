@@ -50,6 +50,11 @@ private:
     std::map<std::string, histogram> latency_;                           // endpoint
     std::map<std::pair<std::string, std::string>, std::uint64_t> rows_;  // stream, op
     std::map<std::string, std::uint64_t> stream_runs_, quarantined_;
+    // When this process last completed each stream (by its cursor's name, a full user scan under
+    // "users"), Unix seconds. The database's last_success_at only moves when a run writes, and a
+    // quiet helpdesk's runs write nothing (that is the point), so the lag is taken from the later
+    // of the two: a stale alert must mean "not synced", never "nothing changed".
+    std::map<std::string, double> last_completed_;
 };
 
 }  // namespace ksync::app

@@ -3,6 +3,7 @@
 // it with _exit, as kill -9 would), then run again, converges with no duplicate feed event.
 #include "connectors/postgres/migrator.hpp"
 #include "tests/e2e/mirror_checker.hpp"
+#include "tests/e2e/process_support.hpp"
 #include "tests/emulator/server.hpp"
 #include "tests/support/pg_database.hpp"
 
@@ -28,8 +29,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-extern char** environ;
-
 namespace {
 
 const std::string schema_version = std::to_string(ksync::pg::expected_schema_version);
@@ -37,110 +36,29 @@ const std::string schema_version = std::to_string(ksync::pg::expected_schema_ver
 using namespace ksync;
 namespace fs = std::filesystem;
 
-struct process_result {
-    int exit_code = -1;
-    std::string output;
-};
+using test::eventually;
+using test::free_port;
+using test::http_get;
+using test::process_result;
 
 // Runs the binary with the given environment additions; stdout and stderr captured.
 process_result run_binary(const std::vector<std::string>& args,
                           const std::vector<std::string>& env_add, const fs::path& dir) {
-    const fs::path out_file = dir / "output.txt";
-    std::string cmd;
-    for (const auto& e : env_add) cmd += e + " ";
-    cmd += KSYNC_BINARY;
-    for (const auto& a : args) cmd += " '" + a + "'";
-    cmd += " > '" + out_file.string() + "' 2>&1";
-    const int status = std::system(cmd.c_str());
-    process_result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream in(out_file);
-    r.output.assign(std::istreambuf_iterator<char>(in), {});
-    return r;
+    return test::run_process(KSYNC_BINARY, args, env_add, dir / "output.txt");
+}
+
+// A shell command, stdout and stderr captured.
+process_result run_binary_raw(const std::string& command, const fs::path& dir) {
+    return test::run_shell(command, dir / "raw-output.txt");
 }
 
 // The daemon (`run`) in the background; SIGTERM and reaped by stop(), SIGKILLed if a test fails
 // before that.
-class daemon_process {
+class daemon_process : public test::background_process {
 public:
     daemon_process(const std::vector<std::string>& args, const fs::path& log_file)
-        : log_(log_file) {
-        // Everything exec needs is built before fork (the test process has threads).
-        std::vector<std::string> argv_s{KSYNC_BINARY};
-        argv_s.insert(argv_s.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& a : argv_s) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        const int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::dup2(fd, 1);
-            ::dup2(fd, 2);
-            ::execve(KSYNC_BINARY, argv.data(), environ);
-            ::_exit(127);
-        }
-        ::close(fd);
-    }
-    ~daemon_process() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-    }
-    int stop() {
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    void kill9() {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-    std::string log() const {
-        std::ifstream in(log_);
-        return std::string(std::istreambuf_iterator<char>(in), {});
-    }
-
-private:
-    pid_t pid_ = -1;
-    fs::path log_;
+        : background_process(KSYNC_BINARY, args, log_file) {}
 };
-
-// A free loopback port (bound and released: a race with another process is possible but rare).
-int free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-// GET http://127.0.0.1:port/path: the whole response ("" when nothing listens).
-std::string http_get(int port, const std::string& path) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<std::uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string out;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-        const std::string req =
-            "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-        (void)::write(fd, req.data(), req.size());
-        char buf[65536];
-        for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
-            out.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    return out;
-}
 
 // A TCP forwarder between the daemon and PostgreSQL that a test can cut and restore: "the
 // database went away" without stopping the cluster that other tests use.
@@ -214,27 +132,6 @@ private:
     std::vector<int> conns_;
     std::vector<std::thread> acceptors_, pumps_;
 };
-
-// Polls `ok` every 100 ms for up to `limit` (a generous ceiling, not a timing assertion).
-bool eventually(const std::function<bool()>& ok, std::chrono::seconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-        if (ok()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return ok();
-}
-
-// A shell command, stdout and stderr captured.
-process_result run_binary_raw(const std::string& command, const fs::path& dir) {
-    const fs::path out_file = dir / "raw-output.txt";
-    const int status = std::system((command + " > '" + out_file.string() + "' 2>&1").c_str());
-    process_result r;
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    std::ifstream in(out_file);
-    r.output.assign(std::istreambuf_iterator<char>(in), {});
-    return r;
-}
 
 class cli_e2e : public test::pg_suite {
 protected:
@@ -745,6 +642,27 @@ TEST_F(cli_e2e, metrics_health_and_readiness_endpoints) {
           "kayako_sync_stream_runs_total{stream=\"tickets\"}",
           "kayako_sync_stream_last_success_timestamp_seconds{stream=\"tickets\"}"})
         EXPECT_GT(metric(after, moving), metric(before, moving)) << moving << "\n" << after;
+    // A quiet run writes nothing to the database, yet it is a success: the last-success time
+    // moves with it, so a stale-stream alert means "not synced", not "nothing changed".
+    const std::string runs = "kayako_sync_stream_runs_total{stream=\"tickets\"}";
+    const std::string last =
+        "kayako_sync_stream_last_success_timestamp_seconds{stream=\"tickets\"}";
+    const std::string cursor_before = value(
+        "SELECT last_success_at::text FROM kayako_sync.stream_cursors WHERE stream = "
+        "'tickets'");
+    std::string quiet;
+    EXPECT_TRUE(eventually(
+        [&] {
+            quiet = http_get(port, "/metrics");
+            return metric(quiet, runs) >= metric(after, runs) + 2;
+        },
+        std::chrono::seconds(60)))
+        << d.log();
+    EXPECT_GT(metric(quiet, last), metric(after, last)) << quiet;
+    EXPECT_EQ(value("SELECT last_success_at::text FROM kayako_sync.stream_cursors WHERE stream = "
+                    "'tickets'"),
+              cursor_before)
+        << "the quiet runs wrote their cursor: this test no longer shows the in-memory time";
     EXPECT_EQ(d.stop(), 0) << d.log();
 }
 
