@@ -431,7 +431,13 @@ TEST_F(checker_e2e, each_check_reports_a_broken_invariant) {
     post.method = "POST";
     post.path = "/Base/User";
     post.fields = {{"fullname", "Checker Person"}};
-    std::vector<emulator::log_entry> log{get, post, post};  // one POST too many
+    // An answer replaced by a fault was never executed: it is not a POST that created anything,
+    // even when logged with status 200; a damaged answer of an executed one (truncate) is.
+    emulator::log_entry replaced = post;
+    replaced.fault = "html_200";
+    emulator::log_entry damaged = post;
+    damaged.fault = "truncate";
+    std::vector<emulator::log_entry> log{get, post, replaced, damaged};  // one POST too many
 
     {
         pqxx::connection c{db().dsn()};

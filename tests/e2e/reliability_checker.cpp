@@ -137,9 +137,14 @@ void check_posts(const check_options& o, const std::vector<emulator::log_entry>&
     std::set<std::string> paths;
     for (const auto& [e, h] : how) paths.insert(std::get<0>(h));
 
+    // Faults that replace the answer without executing the request (README "kayako-emulator
+    // control interface"): logged, some with status 200, but nothing was created.
+    static const std::set<std::string> not_executed = {
+        "status", "rate_limit", "hang", "reset", "html_200", "uncaught_200", "xxe", "huge_body"};
     std::map<post_key, int> sent;
     for (const auto& e : log) {
         if (e.method != "POST" || e.status != 200 || !paths.count(e.path)) continue;
+        if (not_executed.count(e.fault)) continue;
         ++r.successful_posts;
         for (const auto& [e2, h] : how) {
             if (std::get<0>(h) != e.path) continue;
