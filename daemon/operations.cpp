@@ -70,6 +70,8 @@ std::string describe(const sync::stream_report& r) {
 //     ticket_children_applied                           (posts and notes committed, tickets not)
 //     ticket_page_applied                               (tickets and cursor committed)
 //     ticket_watermark_applied                          (an incremental pass's watermark)
+//     (the backfill overlaps pages: page k+1's ticket_page_fetched and ticket_details_fetched
+//     come while page k's write runs: before, between or after its two *_applied points)
 //     reconcile_page_fetched
 //     deletions_confirmed, deletions_applied            (confirmed deletions, before and after)
 //   inside every mirror write transaction, on the database thread (mirror_repository test hook;

@@ -149,6 +149,25 @@ asio::awaitable<void> detail_workers(kayako::client& k, std::shared_ptr<detail_j
         co_await (detail_worker(k, job) && detail_workers(k, job, n - 1));
 }
 
+// The outcome of an awaitable, failure included: the one failure that must not cancel what
+// runs beside it.
+template <class T>
+struct attempt {
+    std::optional<T> value;
+    std::exception_ptr error;
+};
+
+template <class T>
+asio::awaitable<attempt<T>> try_fetch(asio::awaitable<T> aw) {
+    attempt<T> out;
+    try {
+        out.value.emplace(co_await std::move(aw));
+    } catch (...) {
+        out.error = std::current_exception();
+    }
+    co_return out;
+}
+
 }  // namespace
 
 struct engine::ticket_scope {
@@ -270,8 +289,7 @@ asio::awaitable<void> engine::check_range(entity e, id_t after, id_t upto,
                     still_there.push_back(std::move(*t));  // e.g. moved to the trash meanwhile
             }
         }
-        if (!still_there.empty())
-            co_await process_ticket_page(std::move(still_there), std::nullopt, report);
+        if (!still_there.empty()) co_await process_ticket_page(std::move(still_there), report);
         if (tally.apply_as_found()) co_await apply_deletions(e, tally.take(), report);
         if (ids.size() < chunk) break;
     }
@@ -498,9 +516,27 @@ asio::awaitable<engine::ticket_scope> engine::ticket_scope_now() {
     co_return s;
 }
 
-asio::awaitable<void> engine::process_ticket_page(std::vector<ticket> page,
-                                                  std::optional<pg::cursor_update> cursor,
-                                                  stream_report& report) {
+struct engine::fetched_tickets {
+    std::vector<kayako::record_error> bad;  // undecodable rows of the listing: quarantined
+    std::vector<kayako::post> posts;
+    std::vector<kayako::note> notes;
+    std::vector<object_key> gone_posts, gone_notes;
+    std::vector<id_t> gone_tickets;  // listed, then 404 on the Get: deleted in between
+    std::vector<ticket> rows;        // written last, with the cursor
+    std::optional<pg::cursor_update> cursor;
+    std::size_t detail_fetches = 0;
+};
+
+struct engine::backfill_page {
+    fetched_tickets data;
+    page_step step;
+    ticket_cursor next;        // the cursor committed with this page
+    std::vector<id_t> listed;  // the ids this page listed
+};
+
+asio::awaitable<engine::fetched_tickets> engine::fetch_ticket_page(std::vector<ticket> page,
+                                                                   request_priority prio) {
+    fetched_tickets out;
     // Last one wins for ids repeated across the overlap of pages.
     std::map<id_t, ticket> by_id;
     for (auto& t : page) by_id[t.id] = std::move(t);
@@ -514,20 +550,14 @@ asio::awaitable<void> engine::process_ticket_page(std::vector<ticket> page,
 
     auto job = std::make_shared<detail_job>();
     job->ids = need;
-    job->prio = cursor && cursor->cursor_json.find("backfill") != std::string::npos
-                    ? request_priority::backfill
-                    : request_priority::incremental;
+    job->prio = prio;
     if (!need.empty()) co_await detail_workers(kayako_, job, std::max(1, opts_.detail_concurrency));
-    report.detail_fetches += need.size();
+    out.detail_fetches = need.size();
     failpoint("ticket_details_fetched");
 
-    std::vector<kayako::post> posts;
-    std::vector<kayako::note> notes;
-    std::vector<object_key> gone_posts, gone_notes;
-    std::vector<id_t> gone_tickets;
     for (auto& [id, fetched] : job->results) {
         if (!fetched) {  // listed a moment ago, 404 now: deleted in between (confirmed)
-            gone_tickets.push_back(id);
+            out.gone_tickets.push_back(id);
             by_id.erase(id);
             continue;
         }
@@ -535,43 +565,92 @@ asio::awaitable<void> engine::process_ticket_page(std::vector<ticket> page,
         if (fetched->posts)
             for (auto& p : *fetched->posts) {
                 post_ids.insert(p.id);
-                posts.push_back(std::move(p));
+                out.posts.push_back(std::move(p));
             }
         for (const auto& n : fetched->notes)
             if (n.type == "ticket") {
                 note_ids.insert(n.id);
-                notes.push_back(n);
+                out.notes.push_back(n);
             }
         if (known.count(id)) {
             // A ticket the mirror already had: posts and notes that vanished were deleted.
             for (const auto& k : co_await mirror_.known_ids(entity::posts, id))
-                if (!post_ids.count(k.id)) gone_posts.push_back(k);
+                if (!post_ids.count(k.id)) out.gone_posts.push_back(k);
             for (const auto& k : co_await mirror_.known_ids(entity::notes, id))
-                if (!note_ids.count(k.id)) gone_notes.push_back(k);
+                if (!note_ids.count(k.id)) out.gone_notes.push_back(k);
         }
         fetched->posts.reset();
         by_id[id] = std::move(*fetched);
     }
+    out.rows.reserve(by_id.size());
+    for (auto& [id, t] : by_id) out.rows.push_back(std::move(t));
+    co_return out;
+}
 
+asio::awaitable<void> engine::write_ticket_page(fetched_tickets page, stream_report& report) {
+    if (stage_gate_) co_await stage_gate_("ticket_page_write");
+    co_await quarantine_bad(kTicketsStream, "tickets", page.bad, report);
+    report.detail_fetches += page.detail_fetches;
     // Children first: if we die before the tickets commit, the replay sees the old lastactivity
     // and fetches these details again (they then write nothing).
-    if (!posts.empty()) add(report.applied, co_await mirror_.apply(std::move(posts)));
-    if (!notes.empty()) add(report.applied, co_await mirror_.apply(std::move(notes)));
-    if (!gone_posts.empty())
-        add(report.applied, co_await mirror_.mark_deleted(entity::posts, std::move(gone_posts)));
-    if (!gone_notes.empty())
-        add(report.applied, co_await mirror_.mark_deleted(entity::notes, std::move(gone_notes)));
+    if (!page.posts.empty()) add(report.applied, co_await mirror_.apply(std::move(page.posts)));
+    if (!page.notes.empty()) add(report.applied, co_await mirror_.apply(std::move(page.notes)));
+    if (!page.gone_posts.empty())
+        add(report.applied,
+            co_await mirror_.mark_deleted(entity::posts, std::move(page.gone_posts)));
+    if (!page.gone_notes.empty())
+        add(report.applied,
+            co_await mirror_.mark_deleted(entity::notes, std::move(page.gone_notes)));
     failpoint("ticket_children_applied");
-    if (!gone_tickets.empty()) {
-        co_await delete_ticket_children(gone_tickets, report);
-        add(report.applied, co_await mirror_.mark_deleted(entity::tickets, keys_of(gone_tickets)));
+    if (!page.gone_tickets.empty()) {
+        co_await delete_ticket_children(page.gone_tickets, report);
+        add(report.applied,
+            co_await mirror_.mark_deleted(entity::tickets, keys_of(page.gone_tickets)));
     }
-
-    std::vector<ticket> rows;
-    rows.reserve(by_id.size());
-    for (auto& [id, t] : by_id) rows.push_back(std::move(t));
-    add(report.applied, co_await mirror_.apply(std::move(rows), std::move(cursor)));
+    add(report.applied, co_await mirror_.apply(std::move(page.rows), std::move(page.cursor)));
     failpoint("ticket_page_applied");
+}
+
+asio::awaitable<void> engine::process_ticket_page(std::vector<ticket> page, stream_report& report) {
+    auto fetched = co_await fetch_ticket_page(std::move(page), request_priority::incremental);
+    co_await write_ticket_page(std::move(fetched), report);
+}
+
+asio::awaitable<engine::backfill_page> engine::fetch_backfill_page(kayako::ticket_list_query q,
+                                                                   page_request req,
+                                                                   ticket_cursor cur,
+                                                                   std::vector<id_t> previous) {
+    q.start = req.start;
+    q.count = req.count;
+    auto p = co_await kayako_.list_tickets(q, request_priority::backfill);
+    failpoint("ticket_page_fetched");
+    backfill_page out;
+    std::vector<std::int64_t> keys;
+    for (const auto& t : p.records) keys.push_back(t.id);
+    const std::size_t n = p.records.size() + p.bad.size();
+    out.step = next_page(req, keys, opts_.page_size, 0, true);
+    if (n < static_cast<std::size_t>(req.count)) out.step.last = true;
+    out.next = cur;
+    if (out.step.last)
+        out.next = incremental_cursor(cur.target, cur.seen_at, 0);
+    else
+        out.next.offset = out.step.next.start;
+    out.listed = keys;
+    // Pages by ticket id are disjoint, unless a ticket entered the listing below this page
+    // between the two listings and shifted the offsets: then this page lists again the last
+    // tickets of the one before. Their write may not have committed yet, so what the mirror
+    // says of them now is stale: they are left to that page (a change of theirs since is newer
+    // than the backfill's target and is read by the first incremental pass).
+    if (!previous.empty()) {
+        std::sort(previous.begin(), previous.end());
+        std::erase_if(p.records, [&previous](const ticket& t) {
+            return std::binary_search(previous.begin(), previous.end(), t.id);
+        });
+    }
+    out.data = co_await fetch_ticket_page(std::move(p.records), request_priority::backfill);
+    out.data.bad = std::move(p.bad);
+    out.data.cursor = make_cursor(kTicketsStream, to_json(out.next));
+    co_return out;
 }
 
 asio::awaitable<stream_report> engine::sync_tickets() {
@@ -598,29 +677,29 @@ asio::awaitable<stream_report> engine::sync_tickets() {
         }
         q.sortfield = "ticketid";  // unique and stable: offsets do not shuffle
         q.descending = false;
-        page_request req{cur.offset, opts_.page_size};
+        // Pipelined: page k is written (on the database thread) while page k+1 is listed and its
+        // details fetched (on this one). Writes stay in page order, each page's cursor commits
+        // with its own tickets, and a page's reads never see a page being written (the pages
+        // are disjoint: fetch_backfill_page). At most one page is fetched ahead.
+        std::vector<id_t> nothing_before;
+        const page_request first{cur.offset, opts_.page_size};
+        backfill_page page = co_await fetch_backfill_page(q, first, cur, std::move(nothing_before));
         for (;;) {
-            q.start = req.start;
-            q.count = req.count;
-            auto p = co_await kayako_.list_tickets(q, request_priority::backfill);
-            failpoint("ticket_page_fetched");
-            co_await quarantine_bad(kTicketsStream, "tickets", p.bad, report);
-            std::vector<std::int64_t> keys;
-            for (const auto& t : p.records) keys.push_back(t.id);
-            const std::size_t n = p.records.size() + p.bad.size();
-            auto step = next_page(req, keys, opts_.page_size, 0, true);
-            if (n < static_cast<std::size_t>(req.count)) step.last = true;
-            ticket_cursor next = cur;
-            if (step.last) {
-                next = incremental_cursor(cur.target, cur.seen_at, 0);
-            } else {
-                next.offset = step.next.start;
+            if (page.step.last) {
+                co_await write_ticket_page(std::move(page.data), report);
+                cur = page.next;
+                break;
             }
-            auto cu = make_cursor(kTicketsStream, to_json(next));
-            co_await process_ticket_page(std::move(p.records), std::move(cu), report);
-            cur = next;
-            if (step.last) break;
-            req = step.next;
+            // A failure of the next page's fetch lets this page's write finish (then fails the
+            // pass); a failure of the write cancels the fetch, which writes nothing. Cancellation
+            // from outside (shutdown) reaches both.
+            auto write = write_ticket_page(std::move(page.data), report);
+            auto fetch = try_fetch(fetch_backfill_page(q, page.step.next, page.next, page.listed));
+            using namespace asio::experimental::awaitable_operators;
+            auto ahead = co_await (std::move(write) && std::move(fetch));
+            cur = page.next;
+            if (ahead.error) std::rethrow_exception(ahead.error);
+            page = std::move(*ahead.value);
         }
         report.note = "backfill complete";
     }
@@ -656,7 +735,7 @@ asio::awaitable<stream_report> engine::sync_tickets() {
         if (n < static_cast<std::size_t>(req.count)) step.last = true;
         const bool below = !keys.empty() && keys.back() < stop_below;
         std::erase_if(p.records, [&](const ticket& t) { return t.lastactivity < stop_below; });
-        co_await process_ticket_page(std::move(p.records), std::nullopt, report);
+        co_await process_ticket_page(std::move(p.records), report);
         if (step.last || below) break;
         req = step.next;
     }
@@ -720,7 +799,7 @@ asio::awaitable<stream_report> engine::reconcile_tickets() {
             l->done = true;
         else
             l->req = step.next;
-        co_await process_ticket_page(std::move(p.records), std::nullopt, report);
+        co_await process_ticket_page(std::move(p.records), report);
         const id_t upto = frontier(listings);
         if (upto <= judged) continue;
         sort_unique(listed);

@@ -27,11 +27,13 @@
 // Every page is applied with the cursor it advances in the same transaction, children (posts,
 // notes) before the tickets that mention them, so a crash replays pages and never skips one:
 // replayed rows hash-equal and write nothing. One undecodable object is quarantined and the
-// stream goes on.
+// stream goes on. The ticket backfill overlaps two pages: while page k is written (on the
+// database thread), page k+1 is listed and its details fetched; writes stay in page order.
 
 #include "connectors/kayako/client.hpp"
 #include "connectors/postgres/mirror_repository.hpp"
 #include "connectors/postgres/sync_reads.hpp"
+#include "daemon/sync/cursors.hpp"
 #include "daemon/sync/planning.hpp"
 
 #include <spdlog/logger.h>
@@ -72,6 +74,9 @@ struct stream_report {
 
 // Test seam for crash tests: called at named points ("ticket_page_applied", ...).
 using failpoint_fn = std::function<void(std::string_view point)>;
+// Test seam: awaited at named points of the event loop ("ticket_page_write": a ticket page's write
+// stage is about to start), so a test can hold a stage without blocking the loop.
+using stage_gate_fn = std::function<boost::asio::awaitable<void>(std::string_view point)>;
 
 class engine {
 public:
@@ -97,6 +102,7 @@ public:
         slow_streams slow = slow_streams::when_due);
 
     void set_failpoint(failpoint_fn f) { failpoint_ = std::move(f); }
+    void set_stage_gate(stage_gate_fn g) { stage_gate_ = std::move(g); }
     [[nodiscard]] const engine_options& options() const noexcept { return opts_; }
     void set_allow_mass_delete(bool on) noexcept { opts_.allow_mass_delete = on; }
     void set_slow_intervals(std::int64_t full_scan_seconds, std::int64_t reconcile_seconds) {
@@ -108,9 +114,22 @@ public:
 
 private:
     struct ticket_scope;
+    // A ticket page goes through two stages. Fetch: what the mirror knows of the listed tickets,
+    // the detail Gets, and what to write (no write). Write: the quarantine, the children (posts,
+    // notes, their deletions), then the tickets with the page's cursor, in that order.
+    struct fetched_tickets;
+    struct backfill_page;
+    boost::asio::awaitable<fetched_tickets> fetch_ticket_page(std::vector<kayako::ticket> page,
+                                                              kayako::request_priority prio);
+    boost::asio::awaitable<void> write_ticket_page(fetched_tickets page, stream_report& report);
+    // Both stages, one after the other (incremental passes, the reconciler).
     boost::asio::awaitable<void> process_ticket_page(std::vector<kayako::ticket> page,
-                                                     std::optional<pg::cursor_update> cursor,
                                                      stream_report& report);
+    // Lists the backfill page `req` and runs its fetch stage. `previous` holds the ids the page
+    // before listed: its write may still be running, so they are left to it (see sync_tickets).
+    boost::asio::awaitable<backfill_page> fetch_backfill_page(kayako::ticket_list_query q,
+                                                              page_request req, ticket_cursor cur,
+                                                              std::vector<id_t> previous);
     boost::asio::awaitable<std::vector<id_t>> list_ids(pg::entity e);
     // The merge step of the full scans: mirror ids alive in (after, upto] that `listed` (sorted)
     // lacks are confirmed with a Get; found ones are applied again, gone ones go to the tally.
@@ -144,6 +163,7 @@ private:
     engine_options opts_;
     std::shared_ptr<spdlog::logger> log_;
     failpoint_fn failpoint_;
+    stage_gate_fn stage_gate_;
     std::function<kayako::unix_time()> clock_;
     // What the last incremental pass of this process settled beyond what its cursor says (a
     // settled time is written only when it reaches the watermark, so a quiet pass writes nothing).

@@ -2,6 +2,9 @@
 // PostgreSQL as the mirror, judged by the checker against the emulator's own model.
 #include "tests/e2e/e2e_fixture.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/use_future.hpp>
 #include <pqxx/pqxx>
 
 #include <gtest/gtest.h>
@@ -16,6 +19,27 @@ namespace asio = boost::asio;
 using namespace ksync;
 
 class sync_e2e : public test::e2e_fixture {};
+
+// Index in `log` of the n-th (1-based) ListAll at or after `from`; log.size() when there is none.
+std::size_t nth_listing(const std::vector<emulator::log_entry>& log, std::size_t from, int n) {
+    for (std::size_t i = from; i < log.size(); ++i)
+        if (log[i].endpoint == "tickets/Ticket/listall" && --n == 0) return i;
+    return log.size();
+}
+
+std::int64_t tickets_in_mirror(const std::string& dsn) {
+    pqxx::connection c{dsn};
+    pqxx::read_transaction tx{c};
+    return tx.exec1("SELECT count(*) FROM kayako.tickets")[0].as<std::int64_t>();
+}
+
+std::string ticket_cursor_json(const std::string& dsn) {
+    pqxx::connection c{dsn};
+    pqxx::read_transaction tx{c};
+    auto r =
+        tx.exec("SELECT cursor::text FROM kayako_sync.stream_cursors WHERE stream = 'tickets'");
+    return r.empty() ? std::string() : r[0][0].as<std::string>();
+}
 
 TEST_F(sync_e2e, once_makes_the_mirror_equal_to_the_model_trash_and_closed_included) {
     auto trashed = emu->api().read([](const emulator::helpdesk& m) {
@@ -357,6 +381,170 @@ TEST_F(sync_e2e, a_crash_in_the_middle_of_the_backfill_resumes_without_duplicate
                        "<> 'insert'")[0]
                   .as<int>(),
               0);
+}
+
+// The backfill overlaps a page's write with the next page's fetch. Page 1's write stage is held
+// (an awaitable test gate: the event loop runs on) until the emulator has been asked for a ticket
+// of page 2, for at most 10 s: fetched one page after the other, page 2 would only be listed once
+// page 1 is written, and the gate would run out.
+TEST_F(sync_e2e, the_backfill_fetches_the_next_page_while_a_page_is_written) {
+    test::run_coro(ioc, eng->sync_lookups());
+    const auto from = emu->api().request_log().size();
+    int writes = 0;
+    bool next_page_fetched = false;
+    std::size_t listings_when_released = 0;
+    std::int64_t tickets_when_released = -1;
+    eng->set_stage_gate([&](std::string_view point) -> asio::awaitable<void> {
+        if (point != "ticket_page_write" || ++writes != 1) co_return;
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!next_page_fetched && std::chrono::steady_clock::now() < deadline) {
+            // Listings: the newest ticket (the backfill's target), page 1, page 2.
+            auto log = emu->api().request_log();
+            for (auto i = nth_listing(log, from, 3); i < log.size(); ++i)
+                if (log[i].endpoint == "tickets/Ticket/get") next_page_fetched = true;
+            if (next_page_fetched) {
+                // Page 2's Gets are all answered and no third page is listed: one page ahead.
+                t.expires_after(std::chrono::milliseconds(300));
+                co_await t.async_wait(asio::use_awaitable);
+                log = emu->api().request_log();
+                for (auto i = from; i < log.size(); ++i)
+                    listings_when_released += log[i].endpoint == "tickets/Ticket/listall";
+                tickets_when_released = tickets_in_mirror(db_dsn());
+                break;
+            }
+            t.expires_after(std::chrono::milliseconds(5));
+            co_await t.async_wait(asio::use_awaitable);
+        }
+    });
+    auto report = test::run_coro(ioc, eng->sync_tickets());
+    EXPECT_TRUE(next_page_fetched);
+    EXPECT_EQ(listings_when_released, 3u);
+    EXPECT_EQ(tickets_when_released, 0);  // page 2 writes nothing before page 1 is written
+    EXPECT_EQ(report.note, "backfill complete");
+    expect_mirror_equals_model_tickets_only();
+    EXPECT_NE(ticket_cursor_json(db_dsn()).find("incremental"), std::string::npos);
+}
+
+// A failure of the page fetched ahead does not cut short the write of the page before: that
+// page and its cursor commit, nothing of the failed one does, and the next run resumes there.
+TEST_F(sync_e2e, a_failed_fetch_ahead_lets_the_page_being_written_commit) {
+    test::run_coro(ioc, eng->sync_lookups());
+    const auto from = emu->api().request_log().size();
+    int writes = 0;
+    eng->set_stage_gate([&](std::string_view point) -> asio::awaitable<void> {
+        if (point != "ticket_page_write" || ++writes != 1) co_return;
+        // Page 2's listing comes back malformed; page 1's write waits until it has (or 10 s).
+        emulator::fault_rule bad;
+        bad.endpoint = "Tickets/Ticket/ListAll";
+        bad.kind = "malformed_xml";
+        bad.remaining = 1;
+        emu->api().add_fault(bad);
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto log = emu->api().request_log();
+            const auto i = nth_listing(log, from, 3);
+            if (i < log.size() && !log[i].fault.empty()) {
+                // The failed fetch ahead is over by now, the write goes on.
+                t.expires_after(std::chrono::milliseconds(100));
+                co_await t.async_wait(asio::use_awaitable);
+                break;
+            }
+            t.expires_after(std::chrono::milliseconds(5));
+            co_await t.async_wait(asio::use_awaitable);
+        }
+    });
+    EXPECT_ANY_THROW(test::run_coro(ioc, eng->sync_tickets()));
+    EXPECT_EQ(tickets_in_mirror(db_dsn()), engine_opts().page_size);
+    const auto cursor = ticket_cursor_json(db_dsn());
+    EXPECT_NE(cursor.find("\"offset\": 100"), std::string::npos) << cursor;
+    eng->set_stage_gate({});
+    emu->api().clear_faults();
+    test::run_coro(ioc, eng->sync_tickets());
+    expect_mirror_equals_model_tickets_only();
+}
+
+// A failed write cancels the page fetched ahead: nothing of it is written.
+TEST_F(sync_e2e, a_failed_write_cancels_the_fetch_ahead_and_writes_nothing_of_it) {
+    test::run_coro(ioc, eng->sync_lookups());
+    int pages = 0;
+    eng->set_failpoint([&](std::string_view point) {
+        if (point == "ticket_children_applied" && ++pages == 2)
+            throw std::runtime_error("simulated failure");
+    });
+    EXPECT_THROW(test::run_coro(ioc, eng->sync_tickets()), std::runtime_error);
+    EXPECT_EQ(tickets_in_mirror(db_dsn()), engine_opts().page_size);
+    const auto cursor = ticket_cursor_json(db_dsn());
+    EXPECT_NE(cursor.find("\"offset\": 100"), std::string::npos) << cursor;
+    eng->set_failpoint({});
+    test::run_coro(ioc, eng->sync_tickets());
+    expect_mirror_equals_model_tickets_only();
+}
+
+// Shutdown (the terminal cancellation SIGTERM emits) stops the pipelined backfill promptly with
+// both stages in flight: page 1's write held by the gate, page 2's Gets answered only after 8 s.
+TEST_F(sync_e2e, a_cancelled_backfill_stops_promptly_with_both_stages_in_flight) {
+    test::run_coro(ioc, eng->sync_lookups());
+    const auto from = emu->api().request_log().size();
+    int writes = 0;
+    bool gets_in_flight = false;
+    bool finished = false;
+    eng->set_stage_gate([&](std::string_view point) -> asio::awaitable<void> {
+        if (point != "ticket_page_write" || ++writes != 1) co_return;
+        emulator::fault_rule slow;
+        slow.endpoint = "Tickets/Ticket/get";
+        slow.kind = "latency";
+        slow.delay_ms = 8000;
+        emu->api().add_fault(slow);
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (std::chrono::steady_clock::now() < deadline) {
+            auto log = emu->api().request_log();
+            for (auto i = nth_listing(log, from, 3); i < log.size(); ++i)
+                if (log[i].endpoint == "tickets/Ticket/get") gets_in_flight = true;
+            t.expires_after(std::chrono::milliseconds(5));
+            co_await t.async_wait(asio::use_awaitable);
+        }
+    });
+    asio::cancellation_signal stop;
+    auto stopped_at = std::chrono::steady_clock::time_point::max();
+    auto watcher = [&]() -> asio::awaitable<void> {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (!gets_in_flight && !finished && std::chrono::steady_clock::now() < deadline) {
+            t.expires_after(std::chrono::milliseconds(5));
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        if (finished) co_return;
+        stopped_at = std::chrono::steady_clock::now();
+        stop.emit(asio::cancellation_type::terminal);
+    };
+    auto watching = asio::co_spawn(ioc, watcher(), asio::use_future);
+    auto fut = asio::co_spawn(ioc, eng->sync_tickets(),
+                              asio::bind_cancellation_slot(stop.slot(), asio::use_future));
+    // As test::run_coro pumps (an io_context that ran out of work must be restarted).
+    const auto pump_until = [this](auto& f, std::chrono::steady_clock::time_point limit) {
+        while (f.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
+               std::chrono::steady_clock::now() < limit) {
+            if (ioc.stopped()) ioc.restart();
+            ioc.run_one_for(std::chrono::milliseconds(50));
+        }
+    };
+    pump_until(fut, std::chrono::steady_clock::now() + std::chrono::seconds(60));
+    const auto ended_at = std::chrono::steady_clock::now();
+    finished = true;
+    pump_until(watching, std::chrono::steady_clock::now() + std::chrono::seconds(60));
+    ASSERT_EQ(fut.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    EXPECT_TRUE(gets_in_flight);
+    EXPECT_ANY_THROW(fut.get());
+    EXPECT_LT(ended_at - stopped_at, std::chrono::seconds(3));
+    // Page 1's write was held at its start: nothing of either page is written.
+    EXPECT_EQ(tickets_in_mirror(db_dsn()), 0);
+    emu->api().clear_faults();
+    eng->set_stage_gate({});
+    test::run_coro(ioc, eng->sync_tickets());
+    expect_mirror_equals_model_tickets_only();
 }
 
 TEST_F(sync_e2e, a_failing_page_commits_nothing_and_is_retried) {
