@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <mutex>
 #include <thread>
 
@@ -698,6 +699,53 @@ TEST_F(cli_e2e, readyz_turns_unready_while_postgresql_is_gone_and_ready_when_it_
                    std::chrono::seconds(60)))
         << d.log();
     EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// Row 23 of the test plan: the daemon keeps no files of its own (its state is in PostgreSQL);
+// what it writes is its log (spdlog, stderr) and command output (stdout). With both on /dev/full
+// every one of those writes fails with ENOSPC: `once` must still finish the sync and exit 0, and
+// `run` must keep syncing and stop cleanly on SIGTERM; the mirror must equal the model.
+TEST_F(cli_e2e, output_on_a_full_device_neither_stops_nor_hangs_once_or_run) {
+    // The device really refuses writes, so the test cannot pass with the output going nowhere.
+    ASSERT_NE(run_binary_raw("{ printf x > /dev/full; }", dir).exit_code, 0);
+    const int port = free_port();
+    {
+        std::ofstream cfg(dir / "ksync.yaml", std::ios::app);
+        cfg << "log:\n  level: debug\nmetrics:\n  enabled: true\n  listen: 127.0.0.1:" << port
+            << "\n";
+    }
+    // The inner redirections apply to the binary itself; `timeout` turns a hang into exit 137.
+    const auto once =
+        run_binary_raw("{ timeout -s KILL 300 '" + std::string(KSYNC_BINARY) + "' --config '" +
+                           config() + "' once >/dev/full 2>/dev/full; }",
+                       dir);
+    ASSERT_EQ(once.exit_code, 0) << once.output;
+    auto expected = [&] {
+        return emu->api().read(
+            [](const emulator::helpdesk& m) { return test::expected_from_model(m); });
+    };
+    for (const auto& d : test::differences(expected(), test::actual_from_mirror(db().dsn())))
+        ADD_FAILURE() << "after once: " << d;
+
+    // The daemon, with the same output; its log cannot be read back, so progress is judged by
+    // /readyz and the mirror.
+    test::background_process d(KSYNC_BINARY, {"--config", config(), "run"}, "/dev/full");
+    ASSERT_TRUE(
+        eventually([&] { return http_get(port, "/readyz").find("200 OK") != std::string::npos; },
+                   std::chrono::seconds(60)));
+    const auto id = value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0");
+    control("POST", "/_control/tickets/" + id, "subject=synced+with+a+full+log+device");
+    EXPECT_TRUE(eventually(
+        [&] {
+            return value("SELECT subject FROM kayako.tickets WHERE id = " + id) ==
+                   "synced with a full log device";
+        },
+        std::chrono::seconds(60)));
+    EXPECT_TRUE(d.running());
+    ASSERT_TRUE(d.terminate_within(std::chrono::seconds(60))) << "no exit within 60 s of SIGTERM";
+    EXPECT_EQ(d.exit_code(), 0);
+    for (const auto& diff : test::differences(expected(), test::actual_from_mirror(db().dsn())))
+        ADD_FAILURE() << "after run: " << diff;
 }
 
 }  // namespace

@@ -123,6 +123,18 @@ public:
         exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
         return exit_code_;
     }
+    // SIGTERM, then waits up to `limit` (a generous ceiling): true when it ended in time, its
+    // status in exit_code(); false when it still runs (the destructor SIGKILLs it).
+    bool terminate_within(std::chrono::seconds limit) {
+        if (pid_ <= 0) return true;
+        ::kill(pid_, SIGTERM);
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (running()) {
+            if (std::chrono::steady_clock::now() >= end) return false;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        return true;
+    }
     void kill9() {
         if (pid_ <= 0) return;
         ::kill(pid_, SIGKILL);
