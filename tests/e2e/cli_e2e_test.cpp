@@ -748,4 +748,75 @@ TEST_F(cli_e2e, output_on_a_full_device_neither_stops_nor_hangs_once_or_run) {
         ADD_FAILURE() << "after run: " << diff;
 }
 
+// Row 26: SIGTERM to `run` while a creation POST is in flight. The emulator executes the POST
+// (the ticket exists in Kayako, the request log has it) and holds the answer back for 20 s; the
+// daemon gets SIGTERM then, with shutdown_timeout 5 s, so it can only exit 0 by abandoning the
+// wait (waiting for the answer would pass the timeout: exit 1). The row must not be lost: `done`,
+// or `sending` / maybe-sent; a second process then finds the ticket in Kayako instead of posting
+// again: one ticket, one executed POST.
+TEST_F(cli_e2e, sigterm_while_a_post_is_in_flight_exits_0_and_the_ticket_is_created_once) {
+    enable_push();
+    std::ofstream(dir / "ksync.yaml", std::ios::app) << "shutdown_timeout: 5s\n";
+    ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
+    sql("TRUNCATE kayako_sync.conflicts, kayako_sync.outbox, kayako_sync.intake_posts,"
+        " kayako_sync.intake_notes, kayako_sync.intake_tickets, kayako_sync.intake_users,"
+        " kayako_sync.intake_organizations");
+    emulator::fault_rule slow;
+    slow.endpoint = "Tickets/Ticket";
+    slow.verb = "POST";
+    slow.kind = "latency";  // executed, answered late
+    slow.delay_ms = 20000;
+    slow.remaining = 1;
+    emu->api().add_fault(slow);
+
+    daemon_process d({"--config", config(), "run"}, dir / "sigterm-post.log");
+    ASSERT_TRUE(eventually(
+        [&] {
+            return value(
+                       "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND query LIKE 'LISTEN %outbox%'") != "0";
+        },
+        std::chrono::seconds(60)))
+        << d.log();
+    const std::string subject = "sigterm while posting";
+    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
+        "department_id, status_id, priority_id, type_id, auto_user) SELECT '" +
+        subject +
+        "', 'Sig Term', 'sig@example.com', 'body',"
+        " (SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'),"
+        " min(s.id), min(p.id), min(t.id), true"
+        " FROM kayako.ticket_statuses s, kayako.ticket_priorities p, kayako.ticket_types t");
+    // The emulator logs a request once it has executed it, before the delayed answer.
+    ASSERT_TRUE(eventually([&] { return posts_with("/Tickets/Ticket", "subject", subject) == 1; },
+                           std::chrono::seconds(60)))
+        << d.log();
+    for (const auto& e : emu->api().request_log()) {
+        const bool the_post = e.method == "POST" && e.path == "/Tickets/Ticket";
+        EXPECT_TRUE(!the_post || e.fault == "latency") << "the POST was not the slow one";
+    }
+    ASSERT_TRUE(d.terminate_within(std::chrono::seconds(60))) << "no exit within 60 s of SIGTERM\n"
+                                                              << d.log();
+    EXPECT_EQ(d.exit_code(), 0) << d.log();
+    const auto state = value("SELECT state || ' ' || maybe_sent FROM kayako_sync.outbox");
+    std::cout << "outbox row after the SIGTERM (state, maybe_sent): " << state << "\n";
+    EXPECT_TRUE(state == "done false" || state == "done true" || state == "sending true" ||
+                state == "sending false" || state == "pending true")
+        << "outbox row after the stop: " << state << "\n"
+        << d.log();
+
+    auto again = run_binary({"--config", config(), "once", "--stream", "push"}, {}, dir);
+    ASSERT_EQ(again.exit_code, 0) << again.output;
+    EXPECT_EQ(value("SELECT state FROM kayako_sync.outbox"), "done") << again.output;
+    EXPECT_EQ(posts_with("/Tickets/Ticket", "subject", subject), 1) << again.output;
+    const auto in_kayako = emu->api().read([&](const emulator::helpdesk& m) {
+        std::vector<std::int64_t> ids;
+        for (const auto& t : m.tickets)
+            if (t.subject == subject) ids.push_back(t.ticketid);
+        return ids;
+    });
+    ASSERT_EQ(in_kayako.size(), 1u);
+    EXPECT_EQ(value("SELECT kayako_id FROM kayako_sync.intake_tickets"),
+              std::to_string(in_kayako.front()));
+}
+
 }  // namespace
