@@ -819,4 +819,72 @@ TEST_F(cli_e2e, sigterm_while_a_post_is_in_flight_exits_0_and_the_ticket_is_crea
               std::to_string(in_kayako.front()));
 }
 
+// Row 9: Kayako answers 403 to everything (the API switched off) while `run` runs. The breaker
+// opens on the first 403 for auth_cooldown (8 s here, 15 min by default) whatever the failure
+// threshold, which is set high (100) so that only the 403 path can open it: an auth failure
+// treated like any other failure would not open it in this window. Every 403 comes from a call
+// the breaker let through: the calls already past it when the first 403 arrived (at most one per
+// stream polling Kayako here: tickets, users, organizations, each making one listing call at a
+// time, so 3), then one half-open probe each time the cooldown ends (at most 20 s / 8 s + 1 = 3).
+// Bound: 6 requests in 20 s. Without the breaker, three streams every 2 s with the scheduler's
+// failure backoff (5 s, 10 s, ...) would make at least 9.
+TEST_F(cli_e2e, a_kayako_answering_403_opens_the_breaker_without_a_hot_loop_then_recovers) {
+    const int port = free_port();
+    std::string text = test::read_file(dir / "ksync.yaml");
+    const std::string rate = "  requests_per_second: 1000\n";
+    text.replace(text.find(rate), rate.size(),
+                 rate + "  breaker: {failure_threshold: 100, auth_cooldown: 8s}\n");
+    const std::string tickets = "  tickets: {page_size: 100, interval: 3s, jitter: 1s}\n";
+    text.replace(text.find(tickets), tickets.size(),
+                 "  tickets: {page_size: 100, interval: 2s, jitter: 0s}\n"
+                 "  users: {interval: 2s, jitter: 0s}\n"
+                 "  organizations: {interval: 2s, jitter: 0s}\n");
+    text += "metrics:\n  enabled: true\n  listen: 127.0.0.1:" + std::to_string(port) + "\n";
+    std::ofstream(dir / "ksync.yaml") << text;
+    ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
+
+    daemon_process d({"--config", config(), "run"}, dir / "forbidden.log");
+    auto metric = [&](const std::string& name) -> double {
+        const auto text_ = http_get(port, "/metrics");
+        const auto at = text_.find("\n" + name + " ");
+        return at == std::string::npos ? -1 : std::stod(text_.substr(at + name.size() + 2));
+    };
+    const std::string runs = "kayako_sync_stream_runs_total{stream=\"tickets\"}";
+    ASSERT_TRUE(eventually([&] { return metric(runs) >= 2; }, std::chrono::seconds(60))) << d.log();
+
+    emu->api().set_api_enabled(false);
+    const auto disabled_at = emu->api().request_log().size();
+    const auto window_end = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    bool saw_open = false;
+    while (std::chrono::steady_clock::now() < window_end) {
+        saw_open = saw_open || metric("kayako_sync_breaker_state") == 2;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    const auto log = emu->api().request_log();
+    const auto forbidden = log.size() - disabled_at;
+    std::size_t status_403 = 0;
+    for (std::size_t i = disabled_at; i < log.size(); ++i) status_403 += log[i].status == 403;
+    std::cout << "requests in 20 s of 403s: " << forbidden << "\n";
+    EXPECT_GE(forbidden, 1u) << "nothing was tried";
+    EXPECT_EQ(status_403, forbidden);
+    EXPECT_LE(forbidden, 6u) << "requests to Kayako in 20 s of 403s\n" << d.log();
+    EXPECT_TRUE(saw_open) << "kayako_sync_breaker_state never showed 2 (open)\n" << d.log();
+    EXPECT_TRUE(d.running()) << d.log();
+    EXPECT_NE(http_get(port, "/healthz").find("200 OK"), std::string::npos);
+
+    emu->api().set_api_enabled(true);
+    const auto id = value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0");
+    control("POST", "/_control/tickets/" + id, "subject=after+the+403s");
+    EXPECT_TRUE(eventually(
+        [&] {
+            return value("SELECT subject FROM kayako.tickets WHERE id = " + id) == "after the 403s";
+        },
+        std::chrono::seconds(120)))
+        << d.log();
+    EXPECT_TRUE(eventually([&] { return metric("kayako_sync_breaker_state") == 0; },
+                           std::chrono::seconds(60)))
+        << d.log();
+    EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
 }  // namespace
