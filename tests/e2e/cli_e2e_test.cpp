@@ -6,6 +6,7 @@
 #include "tests/e2e/process_support.hpp"
 #include "tests/emulator/server.hpp"
 #include "tests/support/pg_database.hpp"
+#include "tests/unit/runtime/notify_receiver.hpp"
 
 #include <pqxx/pqxx>
 
@@ -885,6 +886,73 @@ TEST_F(cli_e2e, a_kayako_answering_403_opens_the_breaker_without_a_hot_loop_then
                            std::chrono::seconds(60)))
         << d.log();
     EXPECT_EQ(d.stop(), 0) << d.log();
+}
+
+// Row 6 as systemd sees it: two daemons, each with a fake NOTIFY_SOCKET. The leader reports
+// READY=1 and a STATUS= without "standby"; the second one reports READY=1 (so that systemd's
+// start does not time out) and STATUS="standby (another daemon is the leader)", and its
+// /readyz says "ready: standby". When the leader stops, the standby takes over and says so.
+TEST_F(cli_e2e, systemd_sees_one_leader_and_one_standby_through_sd_notify) {
+    ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
+    const int port_b = free_port();
+    {
+        std::ofstream cfg(dir / "b.yaml");
+        cfg << test::read_file(dir / "ksync.yaml")
+            << "metrics:\n  enabled: true\n  listen: 127.0.0.1:" << port_b << "\n";
+    }
+    auto has = [](const test::notify_receiver& r, const std::string& needle) {
+        for (const auto& t : r.texts())
+            if (t.find(needle) != std::string::npos) return true;
+        return false;
+    };
+    auto last_status = [](const test::notify_receiver& r) {
+        std::string last;
+        for (const auto& t : r.texts())
+            if (t.rfind("STATUS=", 0) == 0) last = t;
+        return last;
+    };
+    auto all = [](const test::notify_receiver& r) {
+        std::string out;
+        for (const auto& t : r.texts()) out += t + "\n";
+        return out;
+    };
+    test::notify_receiver na, nb;
+    test::background_process a(KSYNC_BINARY, {"--config", config(), "run"}, dir / "a.log",
+                               {"NOTIFY_SOCKET=" + na.address()});
+    ASSERT_TRUE(eventually(
+        [&] {
+            return has(na, "READY=1") &&
+                   a.log().find("this daemon is the leader") != std::string::npos;
+        },
+        std::chrono::seconds(60)))
+        << a.log() << all(na);
+    test::background_process b(KSYNC_BINARY, {"--config", (dir / "b.yaml").string(), "run"},
+                               dir / "b.log", {"NOTIFY_SOCKET=" + nb.address()});
+    ASSERT_TRUE(eventually(
+        [&] { return has(nb, "READY=1") && last_status(nb).find("standby") != std::string::npos; },
+        std::chrono::seconds(60)))
+        << b.log() << all(nb);
+    EXPECT_TRUE(eventually([&] { return last_status(na).find("standby") == std::string::npos; },
+                           std::chrono::seconds(30)))
+        << all(na);
+    EXPECT_NE(last_status(nb).find("standby (another daemon is the leader)"), std::string::npos)
+        << all(nb);
+    EXPECT_NE(http_get(port_b, "/readyz").find("ready: standby"), std::string::npos);
+
+    // The leader stops: the standby takes the lead and its status says so.
+    ASSERT_TRUE(a.terminate_within(std::chrono::seconds(60))) << a.log();
+    EXPECT_EQ(a.exit_code(), 0) << a.log();
+    EXPECT_TRUE(has(na, "STOPPING=1")) << all(na);
+    EXPECT_TRUE(eventually(
+        [&] {
+            return b.log().find("this daemon is the leader") != std::string::npos &&
+                   last_status(nb).find("standby") == std::string::npos;
+        },
+        std::chrono::seconds(60)))
+        << b.log() << all(nb);
+    EXPECT_NE(http_get(port_b, "/readyz").find("ready: leader"), std::string::npos);
+    ASSERT_TRUE(b.terminate_within(std::chrono::seconds(60))) << b.log();
+    EXPECT_EQ(b.exit_code(), 0) << b.log();
 }
 
 }  // namespace
