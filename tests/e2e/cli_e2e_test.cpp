@@ -770,7 +770,9 @@ TEST_F(cli_e2e, sigterm_while_a_post_is_in_flight_exits_0_and_the_ticket_is_crea
     slow.remaining = 1;
     emu->api().add_fault(slow);
 
-    daemon_process d({"--config", config(), "run"}, dir / "sigterm-post.log");
+    test::notify_receiver notify;  // systemd's view: STOPPING=1 must come
+    test::background_process d(KSYNC_BINARY, {"--config", config(), "run"},
+                               dir / "sigterm-post.log", {"NOTIFY_SOCKET=" + notify.address()});
     ASSERT_TRUE(eventually(
         [&] {
             return value(
@@ -798,6 +800,7 @@ TEST_F(cli_e2e, sigterm_while_a_post_is_in_flight_exits_0_and_the_ticket_is_crea
     ASSERT_TRUE(d.terminate_within(std::chrono::seconds(60))) << "no exit within 60 s of SIGTERM\n"
                                                               << d.log();
     EXPECT_EQ(d.exit_code(), 0) << d.log();
+    EXPECT_EQ(notify.count("STOPPING=1"), 1u) << d.log();
     const auto state = value("SELECT state || ' ' || maybe_sent FROM kayako_sync.outbox");
     std::cout << "outbox row after the SIGTERM (state, maybe_sent): " << state << "\n";
     EXPECT_TRUE(state == "done false" || state == "done true" || state == "sending true" ||
