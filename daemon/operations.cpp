@@ -21,6 +21,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <memory>
 
@@ -592,7 +594,17 @@ int do_run(const config::config& cfg, const std::filesystem::path& config_path, 
     rt.notify_ready();
     log->info("kayako-sync running for {} (mirror schema {}, state schema {})", cfg.kayako.base_url,
               cfg.postgres.mirror_schema, cfg.postgres.state_schema);
-    return rt.run();
+    const int code = rt.run();
+    if (rt.abandoned_work()) {
+        // Work that ignored the shutdown is still in flight. Running destructors now would join
+        // a database thread blocked in libpq (hanging past the timeout systemd was promised) or
+        // destroy the Kayako client before the coroutine frames that hold its pacer permits
+        // (a use after free when the io_context goes last). Exit as kill -9 would: every write
+        // is transactional, the server rolls back what was open, and the next start resumes.
+        std::fflush(nullptr);
+        std::_Exit(code);
+    }
+    return code;
 }
 
 int do_status(const config::config& cfg, bool json, std::ostream& out, std::ostream& err) {

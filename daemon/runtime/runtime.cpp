@@ -175,6 +175,7 @@ asio::awaitable<void> runtime::signal_loop() {
         if (stopping_) {
             log_->warn("{} during shutdown: exiting now", name);
             exit_code_ = exit_unclean;
+            abandoned_ = true;
             ioc_.stop();
             co_return;
         }
@@ -262,6 +263,7 @@ asio::awaitable<void> runtime::shutdown_sequence(std::string reason) {
             log_->error("shutdown timeout ({}) passed with work still running ({}); exiting anyway",
                         format_duration(opts_.shutdown_timeout), join(names));
             exit_code_ = exit_unclean;
+            abandoned_ = true;
         }
         internal_.emit(asio::cancellation_type::terminal);
         if (signals_) signals_->cancel();

@@ -125,6 +125,11 @@ public:
     [[nodiscard]] notifier& notify() noexcept { return notify_; }
     [[nodiscard]] const watchdog* watchdog_state() const noexcept { return watchdog_.get(); }
     [[nodiscard]] bool stopping() const noexcept { return stopping_; }
+    // True when run() returned with work still running: the shutdown timeout passed, or a second
+    // signal cut the shutdown short. That work is abandoned mid-flight (a database call blocked in
+    // libpq, a coroutine holding a pacer permit), so the caller must not run the destructors of
+    // what it refers to: see do_run.
+    [[nodiscard]] bool abandoned_work() const noexcept { return abandoned_; }
     [[nodiscard]] const std::optional<std::string>& last_reload_error() const noexcept {
         return reload_error_;
     }
@@ -156,6 +161,7 @@ private:
     bool reloading_ = false;
     bool reload_again_ = false;
     int exit_code_ = exit_clean;
+    bool abandoned_ = false;
 };
 
 }  // namespace ksync::runtime

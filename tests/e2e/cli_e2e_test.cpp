@@ -823,6 +823,41 @@ TEST_F(cli_e2e, sigterm_while_a_post_is_in_flight_exits_0_and_the_ticket_is_crea
               std::to_string(in_kayako.front()));
 }
 
+// Work that ignores the shutdown (here a database call waiting on a lock the test holds: database
+// jobs are not cancellable) does not keep the daemon past shutdown_timeout: it says so and exits 1
+// at once, without running destructors that would join the blocked database thread (a hang until
+// systemd's SIGKILL) or free what the abandoned coroutines still use (ASan: use after free).
+TEST_F(cli_e2e, a_shutdown_past_its_timeout_exits_at_once_and_abandons_the_stuck_work) {
+    std::ofstream(dir / "ksync.yaml", std::ios::app) << "shutdown_timeout: 2s\n";
+    ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
+    test::background_process d(KSYNC_BINARY, {"--config", config(), "run"}, dir / "stuck.log");
+    ASSERT_TRUE(
+        eventually([&] { return d.log().find("this daemon is the leader") != std::string::npos; },
+                   std::chrono::seconds(60)))
+        << d.log();
+    pqxx::connection blocker{db().dsn()};
+    pqxx::work tx{blocker};
+    tx.exec("LOCK TABLE kayako_sync.stream_cursors IN ACCESS EXCLUSIVE MODE");
+    // The next stream run reads its cursor row: it waits on the lock, in a database thread.
+    ASSERT_TRUE(eventually(
+        [&] {
+            return value(
+                       "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                       "current_database() AND wait_event_type = 'Lock'") != "0";
+        },
+        std::chrono::seconds(60)))
+        << d.log();
+    ASSERT_TRUE(d.terminate_within(std::chrono::seconds(60)))
+        << "still running 60 s after SIGTERM with a 2 s shutdown timeout\n"
+        << d.log();
+    const auto log = d.log();
+    EXPECT_EQ(d.exit_code(), 1) << log;
+    EXPECT_NE(log.find("shutdown timeout (2s) passed with work still running"), std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("AddressSanitizer"), std::string::npos) << log;
+    tx.abort();
+}
+
 // Row 9: Kayako answers 403 to everything (the API switched off) while `run` runs. The breaker
 // opens on the first 403 for auth_cooldown (8 s here, 15 min by default) whatever the failure
 // threshold, which is set high (100) so that only the 403 path can open it: an auth failure
