@@ -137,6 +137,17 @@ private:
 
 class cli_e2e : public test::pg_suite {
 protected:
+    // The push worker of the daemon just started LISTENs for the outbox's NOTIFY: a local change
+    // made from now on wakes it.
+    bool push_worker_listening() {
+        return eventually(
+            [&] {
+                return value(
+                           "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND query LIKE 'LISTEN %outbox%'") != "0";
+            },
+            std::chrono::seconds(60));
+    }
     void SetUp() override {
         dir = fs::temp_directory_path() / ("ksync-cli-" + std::to_string(::getpid()));
         fs::create_directories(dir);
@@ -298,14 +309,7 @@ TEST_F(cli_e2e, run_pushes_a_local_update_woken_by_notify_alone) {
     enable_push();
     ASSERT_EQ(run_binary({"--config", config(), "once"}, {}, dir).exit_code, 0);
     daemon_process d({"--config", config(), "run"}, dir / "run.log");
-    ASSERT_TRUE(eventually(
-        [&] {
-            return value(
-                       "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND query LIKE 'LISTEN %outbox%'") != "0";
-        },
-        std::chrono::seconds(60)))
-        << d.log();
+    ASSERT_TRUE(push_worker_listening()) << d.log();
     const auto id =
         std::stoll(value("SELECT min(id) FROM kayako.tickets WHERE department_id <> 0"));
     const auto current = emu->api().read(
@@ -773,14 +777,7 @@ TEST_F(cli_e2e, sigterm_while_a_post_is_in_flight_exits_0_and_the_ticket_is_crea
     test::notify_receiver notify;  // systemd's view: STOPPING=1 must come
     test::background_process d(KSYNC_BINARY, {"--config", config(), "run"},
                                dir / "sigterm-post.log", {"NOTIFY_SOCKET=" + notify.address()});
-    ASSERT_TRUE(eventually(
-        [&] {
-            return value(
-                       "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                       " AND query LIKE 'LISTEN %outbox%'") != "0";
-        },
-        std::chrono::seconds(60)))
-        << d.log();
+    ASSERT_TRUE(push_worker_listening()) << d.log();
     const std::string subject = "sigterm while posting";
     sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
         "department_id, status_id, priority_id, type_id, auto_user) SELECT '" +
