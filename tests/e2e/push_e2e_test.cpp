@@ -320,6 +320,53 @@ TEST_F(push_e2e, a_post_whose_response_is_lost_is_found_in_kayako_and_never_sent
               number("SELECT id FROM kayako.tickets WHERE subject = 'Lost answer'"));
 }
 
+// A POST whose answer was lost, and by then Kayako holds two tickets that match it (the daemon's
+// and an identical one a person opened meanwhile): no way to tell which is ours, so the row is
+// left in doubt for a person, never sent again and never adopted at random.
+TEST_F(push_e2e, a_lost_post_with_two_matching_tickets_in_kayako_is_left_in_doubt_unsent) {
+    emulator::fault_rule f;
+    f.endpoint = "Tickets/Ticket";
+    f.verb = "POST";
+    f.kind = "lost_response";
+    f.remaining = 1;
+    emu->api().add_fault(f);
+    const auto dept =
+        number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
+    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
+        "department_id, status_id, priority_id, type_id, auto_user) SELECT 'Said twice', 'Di',"
+        " 'di@example.com', 'the same words', " +
+        std::to_string(dept) +
+        ", min(s.id), min(p.id), min(t.id), true FROM kayako.ticket_statuses s, "
+        "kayako.ticket_priorities p, kayako.ticket_types t");
+    drain();
+    ASSERT_EQ(value("SELECT state || ' ' || maybe_sent FROM kayako_sync.outbox"), "pending true");
+    control("POST", "/_control/tickets",
+            "subject=Said+twice&fullname=Di&email=di%40example.com&contents=the+same+words"
+            "&departmentid=" +
+                std::to_string(dept) +
+                "&ticketstatusid=" + value("SELECT min(id) FROM kayako.ticket_statuses") +
+                "&ticketpriorityid=" + value("SELECT min(id) FROM kayako.ticket_priorities") +
+                "&tickettypeid=" + value("SELECT min(id) FROM kayako.ticket_types") +
+                "&autouserid=1");
+    for (int i = 0; i < 40 && value("SELECT state FROM kayako_sync.outbox") == "pending"; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        drain();
+    }
+    EXPECT_EQ(value("SELECT state FROM kayako_sync.outbox"), "in_doubt");
+    EXPECT_NE(value("SELECT last_error FROM kayako_sync.outbox").find("2 objects in Kayako match"),
+              std::string::npos)
+        << value("SELECT last_error FROM kayako_sync.outbox");
+    drain();  // an in-doubt row stays where it is
+    EXPECT_EQ(value("SELECT state FROM kayako_sync.outbox"), "in_doubt");
+    EXPECT_EQ(calls("POST", "/Tickets/Ticket"), 1);
+    const auto in_kayako = emu->api().read([](const emulator::helpdesk& m) {
+        return std::count_if(m.tickets.begin(), m.tickets.end(),
+                             [](const auto& t) { return t.subject == "Said twice"; });
+    });
+    EXPECT_EQ(in_kayako, 2);
+    EXPECT_EQ(value("SELECT kayako_id FROM kayako_sync.intake_tickets"), "<null>");
+}
+
 TEST_F(push_e2e, values_that_look_like_sql_or_xml_are_stored_and_sent_verbatim) {
     const std::string nasty =
         "x'); DROP TABLE kayako.tickets; -- <b>&amp;</b> ]]> <![CDATA[y]]> \"q\" \\ ü";
