@@ -54,6 +54,31 @@ protected:
 
     std::size_t drain() { return test::run_coro(ioc, worker->drain(), std::chrono::minutes(2)); }
 
+    // The next POST of a ticket is executed and its answer lost (the connection reset).
+    void lose_the_next_ticket_posts_answer() {
+        emulator::fault_rule f;
+        f.endpoint = "Tickets/Ticket";
+        f.verb = "POST";
+        f.kind = "lost_response";
+        f.remaining = 1;
+        emu->api().add_fault(f);
+    }
+    std::int64_t public_department() {
+        return number(
+            "SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
+    }
+    // A ticket to create, as an internal system would ask for it (the lowest status, priority
+    // and type; a new user made from the e-mail).
+    void intake_ticket(const std::string& subject, const std::string& name,
+                       const std::string& email, const std::string& contents) {
+        sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
+            "department_id, status_id, priority_id, type_id, auto_user) SELECT '" +
+            subject + "', '" + name + "', '" + email + "', '" + contents + "', " +
+            std::to_string(public_department()) +
+            ", min(s.id), min(p.id), min(t.id), true FROM kayako.ticket_statuses s, "
+            "kayako.ticket_priorities p, kayako.ticket_types t");
+    }
+
     // As an internal system would: its own connection and transaction.
     void sql(const std::string& statement) {
         pqxx::connection c{db_dsn()};
@@ -283,22 +308,8 @@ TEST_F(push_e2e, conflict_manual_holds_the_row_until_a_person_decides) {
 }
 
 TEST_F(push_e2e, a_post_whose_response_is_lost_is_found_in_kayako_and_never_sent_twice) {
-    emulator::fault_rule f;
-    f.endpoint = "Tickets/Ticket";
-    f.verb = "POST";
-    f.kind = "lost_response";
-    f.remaining = 1;
-    emu->api().add_fault(f);
-    const auto dept =
-        number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
-    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
-        "department_id,"
-        " status_id, priority_id, type_id, auto_user) SELECT 'Lost answer', 'Cy', 'cy@example.com',"
-        " 'body', " +
-        std::to_string(dept) +
-        ", min(s.id), min(p.id), min(t.id), true FROM kayako.ticket_statuses s, "
-        "kayako.ticket_priorities p,"
-        " kayako.ticket_types t");
+    lose_the_next_ticket_posts_answer();
+    intake_ticket("Lost answer", "Cy", "cy@example.com", "body");
     drain();
     EXPECT_EQ(value("SELECT state || ' ' || maybe_sent FROM kayako_sync.outbox"), "pending true");
     for (int i = 0; i < 40 && value("SELECT state FROM kayako_sync.outbox") != "done"; ++i) {
@@ -324,20 +335,9 @@ TEST_F(push_e2e, a_post_whose_response_is_lost_is_found_in_kayako_and_never_sent
 // and an identical one a person opened meanwhile): no way to tell which is ours, so the row is
 // left in doubt for a person, never sent again and never adopted at random.
 TEST_F(push_e2e, a_lost_post_with_two_matching_tickets_in_kayako_is_left_in_doubt_unsent) {
-    emulator::fault_rule f;
-    f.endpoint = "Tickets/Ticket";
-    f.verb = "POST";
-    f.kind = "lost_response";
-    f.remaining = 1;
-    emu->api().add_fault(f);
-    const auto dept =
-        number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
-    sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
-        "department_id, status_id, priority_id, type_id, auto_user) SELECT 'Said twice', 'Di',"
-        " 'di@example.com', 'the same words', " +
-        std::to_string(dept) +
-        ", min(s.id), min(p.id), min(t.id), true FROM kayako.ticket_statuses s, "
-        "kayako.ticket_priorities p, kayako.ticket_types t");
+    lose_the_next_ticket_posts_answer();
+    intake_ticket("Said twice", "Di", "di@example.com", "the same words");
+    const auto dept = public_department();
     drain();
     ASSERT_EQ(value("SELECT state || ' ' || maybe_sent FROM kayako_sync.outbox"), "pending true");
     control("POST", "/_control/tickets",
