@@ -130,14 +130,28 @@ struct detail_job {
     std::size_t next = 0;
     request_priority prio = request_priority::incremental;
     std::map<id_t, std::optional<ticket>> results;
+    bool failed = false;  // a worker failed: the others are being cancelled
 };
 
 asio::awaitable<void> detail_worker(kayako::client& k, std::shared_ptr<detail_job> job) {
-    while (job->next < job->ids.size()) {
-        const id_t id = job->ids[job->next++];
-        auto t = co_await k.get_ticket(id, job->prio);
-        job->results[id] = std::move(t);
+    bool after_first_failure = false;
+    try {
+        while (job->next < job->ids.size()) {
+            const id_t id = job->ids[job->next++];
+            auto t = co_await k.get_ticket(id, job->prio);
+            job->results[id] = std::move(t);
+        }
+    } catch (...) {
+        // Only the first failure is the cause: operator&& cancels the other workers, and if
+        // their cancellation (or a failure of their own) propagated too, the operator would throw
+        // multiple_exceptions, whose what() says neither, in place of the cause.
+        if (!job->failed) {
+            job->failed = true;
+            throw;
+        }
+        after_first_failure = true;
     }
+    (void)after_first_failure;  // this worker's own outcome is moot once another one failed
 }
 
 // n workers side by side; the first exception cancels the others and propagates.

@@ -547,6 +547,34 @@ TEST_F(sync_e2e, a_cancelled_backfill_stops_promptly_with_both_stages_in_flight)
     expect_mirror_equals_model_tickets_only();
 }
 
+// Ticket Gets fail while several are in flight (every Get answered with an HTML page): the run
+// fails with that cause, not with the cancellations of the other detail workers (which Asio's
+// operator&& would report as "multiple exceptions").
+TEST_F(sync_e2e, a_failing_detail_fetch_reports_its_own_error_not_the_cancelled_workers) {
+    test::run_coro(ioc, eng->sync_lookups());
+    emulator::fault_rule html;
+    html.endpoint = "Tickets/Ticket/get";  // the Gets only, not the listing
+    html.verb = "GET";
+    html.kind = "html_200";
+    html.remaining = 1000;
+    emu->api().add_fault(html);
+    const auto position = feed_position();
+    std::string error;
+    try {
+        test::run_coro(ioc, eng->sync_tickets());
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    EXPECT_NE(error.find("HTML page instead of XML"), std::string::npos) << error;
+    EXPECT_EQ(error.find("multiple exceptions"), std::string::npos) << error;
+    EXPECT_EQ(feed_position(), position);
+    int gets = 0;
+    for (const auto& e : emu->api().request_log())
+        gets += e.method == "GET" && e.fault == "html_200";
+    EXPECT_GE(gets, 1);
+    emu->api().clear_faults();
+}
+
 TEST_F(sync_e2e, a_failing_page_commits_nothing_and_is_retried) {
     test::run_coro(ioc, eng->sync_lookups());
     // A 500 is retried by the client within the same run.
