@@ -175,7 +175,7 @@ inline std::string http_get(int port, const std::string& path) {
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
         const std::string req =
             "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-        (void)::write(fd, req.data(), req.size());
+        (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);  // no SIGPIPE if it closed
         char buf[65536];
         for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
             out.append(buf, static_cast<std::size_t>(n));
