@@ -153,7 +153,7 @@ protected:
             std::vector<std::int64_t> tickets, deletable, users, orgs;
             std::int64_t dept = 0, status = 0, prio = 0, type = 0;
         };
-        const auto v = emu->api().read([](const emulator::helpdesk& m) {
+        auto v = emu->api().read([](const emulator::helpdesk& m) {
             view x;
             for (const auto& t : m.tickets) {
                 if (t.departmentid == 0) continue;
@@ -186,8 +186,12 @@ protected:
                                 "&contents=opened+by+staff&departmentid={}&ticketstatusid={}"
                                 "&ticketpriorityid={}&tickettypeid={}&autouserid=1",
                                 tag, v.dept, v.status, v.prio, v.type));
-        if (chance(0.3) && !v.deletable.empty())
-            control("DELETE", fmt::format("/_control/tickets/{}", pick(v.deletable)), "");
+        if (chance(0.3) && !v.deletable.empty()) {
+            // Gone from the candidates at once: the trashing below may not pick it (404).
+            const auto gone = pick(v.deletable);
+            control("DELETE", fmt::format("/_control/tickets/{}", gone), "");
+            std::erase(v.deletable, gone);
+        }
         if (chance(0.2) && !v.deletable.empty())
             control("POST", fmt::format("/_control/tickets/{}", pick(v.deletable)),
                     "departmentid=0");
