@@ -1,8 +1,5 @@
 #include "connectors/http/client.hpp"
 
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,6 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -24,6 +22,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include <fmt/format.h>
 
@@ -130,9 +130,7 @@ asio::awaitable<void> run_resolve(std::shared_ptr<resolve_state> st, std::string
     st->signal.cancel();
 }
 
-std::string describe(const error_code& ec) {
-    return ec.message();
-}
+std::string describe(const error_code& ec) { return ec.message(); }
 
 }  // namespace
 
@@ -153,8 +151,8 @@ struct client::impl {
         if (SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION) != 1)
             throw std::runtime_error("cannot set the minimum TLS version");
         ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                        ssl::context::no_compression);
+                        ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                        ssl::context::no_tlsv1_1 | ssl::context::no_compression);
         error_code ec;
         if (opts.ca_file.empty()) {
             ctx.set_default_verify_paths(ec);
@@ -258,14 +256,15 @@ struct client::impl {
         }
         if (!st->done) {
             st->resolver.cancel();
-            co_return failed(fail(result_kind::not_connected, errc::timeout, asio::error::timed_out,
+            co_return failed(fail(result_kind::not_connected, errc::timeout,
+                                  asio::error::timed_out,
                                   fmt::format("{}: resolving {} timed out after {} ms", what,
                                               hop.host, opts.resolve_timeout.count())));
         }
         if (st->ec || st->results.empty())
-            co_return failed(
-                fail(result_kind::not_connected, errc::resolve_failed, st->ec,
-                     fmt::format("{}: resolving {} failed: {}", what, hop.host, describe(st->ec))));
+            co_return failed(fail(result_kind::not_connected, errc::resolve_failed, st->ec,
+                                  fmt::format("{}: resolving {} failed: {}", what, hop.host,
+                                              describe(st->ec))));
 
         auto conn = std::make_unique<connection>();
         conn->where = where;
@@ -282,10 +281,11 @@ struct client::impl {
             const bool timed_out = cec == beast::error::timeout;
             co_return failed(fail(
                 result_kind::not_connected, timed_out ? errc::timeout : errc::connect_failed, cec,
-                fmt::format(
-                    "{}: connecting to {}{} {}", what, proxy ? "proxy " : "", hop.to_string(),
-                    timed_out ? fmt::format("timed out after {} ms", opts.connect_timeout.count())
-                              : "failed: " + describe(cec))));
+                fmt::format("{}: connecting to {}{} {}", what, proxy ? "proxy " : "",
+                            hop.to_string(),
+                            timed_out ? fmt::format("timed out after {} ms",
+                                                    opts.connect_timeout.count())
+                                      : "failed: " + describe(cec))));
         }
 
         // 3. proxy tunnel
@@ -331,17 +331,18 @@ struct client::impl {
                                           fmt::format("{}: TLS handshake timed out after {} ms",
                                                       what, opts.handshake_timeout.count())));
                 const long verify = SSL_get_verify_result(handle);
-                if (verify != X509_V_OK || (hec.category() == asio::error::get_ssl_category() &&
-                                            ERR_GET_REASON(static_cast<unsigned long>(
-                                                hec.value())) == SSL_R_CERTIFICATE_VERIFY_FAILED))
-                    co_return failed(
-                        fail(result_kind::not_connected, errc::certificate_rejected, hec,
-                             fmt::format("{}: server certificate rejected: {}", what,
-                                         verify != X509_V_OK ? X509_verify_cert_error_string(verify)
-                                                             : "verification failed")));
-                co_return failed(
-                    fail(result_kind::not_connected, errc::tls_failed, hec,
-                         fmt::format("{}: TLS handshake failed: {}", what, describe(hec))));
+                if (verify != X509_V_OK ||
+                    (hec.category() == asio::error::get_ssl_category() &&
+                     ERR_GET_REASON(static_cast<unsigned long>(hec.value())) ==
+                         SSL_R_CERTIFICATE_VERIFY_FAILED))
+                    co_return failed(fail(
+                        result_kind::not_connected, errc::certificate_rejected, hec,
+                        fmt::format("{}: server certificate rejected: {}", what,
+                                    verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                                        : "verification failed")));
+                co_return failed(fail(result_kind::not_connected, errc::tls_failed, hec,
+                                      fmt::format("{}: TLS handshake failed: {}", what,
+                                                  describe(hec))));
             }
         }
         ++stats.connections_opened;
@@ -365,9 +366,9 @@ struct client::impl {
         (void)wn;
         if (wec)
             co_return fail(result_kind::not_connected,
-                           wec == beast::error::timeout ? errc::timeout : errc::connect_failed, wec,
-                           fmt::format("{}: sending CONNECT to proxy {} failed: {}", what,
-                                       proxy->to_string(), describe(wec)));
+                           wec == beast::error::timeout ? errc::timeout : errc::connect_failed,
+                           wec, fmt::format("{}: sending CONNECT to proxy {} failed: {}", what,
+                                            proxy->to_string(), describe(wec)));
         bhttp::response_parser<bhttp::empty_body> parser;
         parser.skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts right after
         parser.header_limit(static_cast<std::uint32_t>(opts.header_limit));
@@ -376,9 +377,9 @@ struct client::impl {
         (void)rn;
         if (rec)
             co_return fail(result_kind::not_connected,
-                           rec == beast::error::timeout ? errc::timeout : errc::connect_failed, rec,
-                           fmt::format("{}: reading the proxy's CONNECT reply failed: {}", what,
-                                       describe(rec)));
+                           rec == beast::error::timeout ? errc::timeout : errc::connect_failed,
+                           rec, fmt::format("{}: reading the proxy's CONNECT reply failed: {}",
+                                            what, describe(rec)));
         const unsigned status = parser.get().result_int();
         if (status / 100 != 2)
             co_return fail(result_kind::not_connected, errc::proxy_refused, {},
@@ -412,11 +413,11 @@ struct client::impl {
             }
             // Not one byte handed to the connection: the server cannot have seen the request.
             const auto kind = wn == 0 ? result_kind::not_connected : result_kind::maybe_sent;
-            a.res = fail(
-                kind, timed_out ? errc::timeout : errc::write_failed, wec,
-                timed_out ? fmt::format("{}: writing the request timed out after {} ms", what,
-                                        opts.write_timeout.count())
-                          : fmt::format("{}: writing the request failed: {}", what, describe(wec)));
+            a.res = fail(kind, timed_out ? errc::timeout : errc::write_failed, wec,
+                         timed_out ? fmt::format("{}: writing the request timed out after {} ms",
+                                                 what, opts.write_timeout.count())
+                                   : fmt::format("{}: writing the request failed: {}", what,
+                                                 describe(wec)));
             a.res.reused_connection = reused;
             co_return a;
         }
@@ -451,8 +452,7 @@ struct client::impl {
                 a.res.kind = result_kind::redirect_refused;
                 a.res.error = errc::redirect_refused;
                 // The Location is not logged: it may echo the credentials of the target.
-                a.res.message =
-                    fmt::format("{}: redirect ({}) refused, not followed", what, status);
+                a.res.message = fmt::format("{}: redirect ({}) refused, not followed", what, status);
             }
             co_return a;
         }
@@ -471,8 +471,8 @@ struct client::impl {
                           body ? errc::body_limit_exceeded : errc::header_limit_exceeded, ec,
                           body ? fmt::format("{}: response body over the limit of {} bytes", what,
                                              opts.body_limit)
-                               : fmt::format("{}: response header over the limit of {} bytes", what,
-                                             opts.header_limit));
+                               : fmt::format("{}: response header over the limit of {} bytes",
+                                             what, opts.header_limit));
             if (parser.is_header_done()) {
                 const auto& h = parser.get();
                 r.res.status = h.result_int();
@@ -483,9 +483,9 @@ struct client::impl {
         }
         if (!got_any && is_closed_error(ec)) {
             if (reused) stale = true;
-            return fail(
-                result_kind::maybe_sent, errc::connection_closed, ec,
-                fmt::format("{}: connection closed before the response: {}", what, describe(ec)));
+            return fail(result_kind::maybe_sent, errc::connection_closed, ec,
+                        fmt::format("{}: connection closed before the response: {}", what,
+                                    describe(ec)));
         }
         if (got_any && (is_closed_error(ec) || ec == bhttp::error::partial_message))
             return fail(result_kind::maybe_sent, errc::truncated, ec,
@@ -582,17 +582,11 @@ struct client::impl {
 client::client(asio::any_io_executor ex, client_options opts, std::shared_ptr<spdlog::logger> log)
     : impl_(std::make_unique<impl>(std::move(ex), std::move(opts), std::move(log))) {}
 
-client::~client() {
-    close_idle();
-}
+client::~client() { close_idle(); }
 
-asio::awaitable<result> client::send(request req) {
-    return impl_->send(std::move(req));
-}
+asio::awaitable<result> client::send(request req) { return impl_->send(std::move(req)); }
 
-const client_stats& client::stats() const noexcept {
-    return impl_->stats;
-}
+const client_stats& client::stats() const noexcept { return impl_->stats; }
 
 std::size_t client::idle_connections() const noexcept {
     std::size_t n = 0;

@@ -134,7 +134,6 @@ struct detail_job {
 };
 
 asio::awaitable<void> detail_worker(kayako::client& k, std::shared_ptr<detail_job> job) {
-    bool after_first_failure = false;
     try {
         while (job->next < job->ids.size()) {
             const id_t id = job->ids[job->next++];
@@ -144,14 +143,13 @@ asio::awaitable<void> detail_worker(kayako::client& k, std::shared_ptr<detail_jo
     } catch (...) {
         // Only the first failure is the cause: operator&& cancels the other workers, and if
         // their cancellation (or a failure of their own) propagated too, the operator would throw
-        // multiple_exceptions, whose what() says neither, in place of the cause.
+        // multiple_exceptions, whose what() says neither, in place of the cause. A later
+        // worker's outcome is moot: it ends quietly.
         if (!job->failed) {
             job->failed = true;
             throw;
         }
-        after_first_failure = true;
     }
-    (void)after_first_failure;  // this worker's own outcome is moot once another one failed
 }
 
 // n workers side by side; the first exception cancels the others and propagates.

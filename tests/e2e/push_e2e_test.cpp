@@ -181,8 +181,7 @@ TEST_F(push_e2e, a_status_update_reaches_kayako_and_the_mirror_shows_kayakos_ans
 }
 
 TEST_F(push_e2e, intake_rows_create_exactly_one_object_each_and_get_their_ids) {
-    const auto dept =
-        number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
+    const auto dept = public_department();
     const auto status = number("SELECT min(id) FROM kayako.ticket_statuses");
     const auto priority = number("SELECT min(id) FROM kayako.ticket_priorities");
     const auto type = number("SELECT min(id) FROM kayako.ticket_types");
@@ -440,8 +439,7 @@ TEST_F(push_e2e, changes_to_one_object_go_in_commit_order_and_a_post_waits_for_i
     const auto ids = std::to_string(id);
     sql("UPDATE kayako.tickets SET subject = 'first' WHERE id = " + ids);
     sql("UPDATE kayako.tickets SET subject = 'second' WHERE id = " + ids);
-    const auto dept =
-        number("SELECT min(id) FROM kayako.departments WHERE app = 'tickets' AND type = 'public'");
+    const auto dept = public_department();
     sql("INSERT INTO kayako_sync.intake_tickets (subject, full_name, email, contents, "
         "department_id,"
         " status_id, priority_id, type_id, auto_user) SELECT 'New', 'Di', 'di@example.com', 'b', " +

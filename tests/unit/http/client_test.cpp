@@ -10,10 +10,10 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include <chrono>
 #include <memory>
@@ -74,9 +74,7 @@ asio::awaitable<void> serve_silence(server_conn& c) {
 }
 
 // Never even reads (used as a plain TCP server under a TLS client: the handshake stalls).
-asio::awaitable<void> serve_nothing(server_conn& c) {
-    co_await c.drain(60s);
-}
+asio::awaitable<void> serve_nothing(server_conn& c) { co_await c.drain(60s); }
 
 // A valid header, then the body one byte every 250 ms: no single read is ever idle for long,
 // so only a deadline over the whole response can stop it.
@@ -214,8 +212,8 @@ asio::awaitable<void> serve_echo(server_conn& c) {
     while (co_await c.read_request(req)) {
         std::string body = std::string(req.method_string()) + "|" +
                            std::string(req[bhttp::field::content_type]) + "|" +
-                           std::string(req["X-Custom"]) + "|" +
-                           std::string(req[bhttp::field::host]) + "|" + req.body();
+                           std::string(req["X-Custom"]) + "|" + std::string(req[bhttp::field::host]) +
+                           "|" + req.body();
         auto resp = http_response(200, std::move(body));
         if (!co_await c.write(std::move(resp))) co_return;
     }
@@ -339,12 +337,15 @@ TEST_P(http_client_bad_cert, refused_before_any_request_byte) {
 
 INSTANTIATE_TEST_SUITE_P(
     certs, http_client_bad_cert,
-    ::testing::Values(
-        bad_cert_case{"wrong_host_by_name", &test_pki::wrong_host, "localhost", "mismatch"},
-        bad_cert_case{"wrong_host_by_ip", &test_pki::wrong_host, "127.0.0.1", "mismatch"},
-        bad_cert_case{"self_signed", &test_pki::self_signed, "localhost", "self-signed"},
-        bad_cert_case{"expired", &test_pki::expired, "localhost", "expired"},
-        bad_cert_case{"unknown_ca", &test_pki::unknown_ca, "localhost", "local issuer"}),
+    ::testing::Values(bad_cert_case{"wrong_host_by_name", &test_pki::wrong_host, "localhost",
+                                    "mismatch"},
+                      bad_cert_case{"wrong_host_by_ip", &test_pki::wrong_host, "127.0.0.1",
+                                    "mismatch"},
+                      bad_cert_case{"self_signed", &test_pki::self_signed, "localhost",
+                                    "self-signed"},
+                      bad_cert_case{"expired", &test_pki::expired, "localhost", "expired"},
+                      bad_cert_case{"unknown_ca", &test_pki::unknown_ca, "localhost",
+                                    "local issuer"}),
     [](const auto& tp) { return std::string(tp.param.name); });
 
 TEST_F(http_client, missing_ca_file_is_a_construction_error) {
@@ -479,31 +480,31 @@ TEST_P(http_client_failure, is_reported_with_the_right_kind) {
 
 INSTANTIATE_TEST_SUITE_P(
     responses, http_client_failure,
-    ::testing::Values(failure_case{"truncated_body_abrupt_close", serve_truncated_abrupt,
-                                   result_kind::maybe_sent, errc::truncated},
-                      failure_case{"truncated_body_clean_close", serve_truncated_graceful,
-                                   result_kind::maybe_sent, errc::truncated},
-                      failure_case{"eof_framed_body_without_close_notify", serve_eof_framed_abrupt,
-                                   result_kind::maybe_sent, errc::truncated},
-                      failure_case{"reset_before_response", serve_reset_before_response,
-                                   result_kind::maybe_sent, errc::connection_closed},
-                      failure_case{"reset_mid_body", serve_reset_mid_body, result_kind::maybe_sent,
-                                   errc::truncated},
-                      failure_case{"body_over_limit", serve_big_body,
-                                   result_kind::response_too_large, errc::body_limit_exceeded},
-                      failure_case{"chunked_body_over_limit", serve_big_chunked,
-                                   result_kind::response_too_large, errc::body_limit_exceeded},
-                      failure_case{"header_over_limit", serve_big_header,
-                                   result_kind::response_too_large, errc::header_limit_exceeded},
-                      failure_case{"garbage_response", serve_garbage, result_kind::maybe_sent,
-                                   errc::bad_response},
-                      failure_case{"server_closes_fresh_connection_without_answer",
-                                   [](server_conn& c) -> asio::awaitable<void> {
-                                       bhttp::request<bhttp::string_body> req;
-                                       if (co_await c.read_request(req))
-                                           co_await c.close_gracefully();
-                                   },
-                                   result_kind::maybe_sent, errc::connection_closed}),
+    ::testing::Values(
+        failure_case{"truncated_body_abrupt_close", serve_truncated_abrupt, result_kind::maybe_sent,
+                     errc::truncated},
+        failure_case{"truncated_body_clean_close", serve_truncated_graceful,
+                     result_kind::maybe_sent, errc::truncated},
+        failure_case{"eof_framed_body_without_close_notify", serve_eof_framed_abrupt,
+                     result_kind::maybe_sent, errc::truncated},
+        failure_case{"reset_before_response", serve_reset_before_response,
+                     result_kind::maybe_sent, errc::connection_closed},
+        failure_case{"reset_mid_body", serve_reset_mid_body, result_kind::maybe_sent,
+                     errc::truncated},
+        failure_case{"body_over_limit", serve_big_body, result_kind::response_too_large,
+                     errc::body_limit_exceeded},
+        failure_case{"chunked_body_over_limit", serve_big_chunked, result_kind::response_too_large,
+                     errc::body_limit_exceeded},
+        failure_case{"header_over_limit", serve_big_header, result_kind::response_too_large,
+                     errc::header_limit_exceeded},
+        failure_case{"garbage_response", serve_garbage, result_kind::maybe_sent,
+                     errc::bad_response},
+        failure_case{"server_closes_fresh_connection_without_answer",
+                     [](server_conn& c) -> asio::awaitable<void> {
+                         bhttp::request<bhttp::string_body> req;
+                         if (co_await c.read_request(req)) co_await c.close_gracefully();
+                     },
+                     result_kind::maybe_sent, errc::connection_closed}),
     [](const auto& tp) { return std::string(tp.param.name); });
 
 TEST_F(http_client, reset_keeps_the_underlying_cause) {
@@ -548,9 +549,8 @@ TEST_F(http_client, eof_framed_body_with_close_notify_is_complete) {
 TEST_F(http_client, redirect_is_refused_not_followed) {
     test_server server(valid_tls(), serve_redirect);
     auto c = make(options());
-    auto r = send(*c, get(server.port(),
-                          "/api/index.php?e=/Tickets&apikey=topsecret&salt=s1&"
-                          "signature=sig-value"));
+    auto r = send(*c, get(server.port(), "/api/index.php?e=/Tickets&apikey=topsecret&salt=s1&"
+                                          "signature=sig-value"));
     EXPECT_EQ(r.kind, result_kind::redirect_refused) << r.message;
     EXPECT_EQ(r.error, errc::redirect_refused);
     EXPECT_FALSE(r.ok());
@@ -606,8 +606,9 @@ TEST_F(http_client, post_sends_body_content_type_and_headers) {
     req.headers.push_back({"Host", "evil.example"});  // reserved: ignored
     auto r = send(*c, req);
     ASSERT_EQ(r.kind, result_kind::response) << r.message;
-    EXPECT_EQ(r.res.body, "POST|application/x-www-form-urlencoded|yes|127.0.0.1:" +
-                              std::to_string(server.port()) + "|subject=Hi&apikey=k");
+    EXPECT_EQ(r.res.body,
+              "POST|application/x-www-form-urlencoded|yes|127.0.0.1:" +
+                  std::to_string(server.port()) + "|subject=Hi&apikey=k");
     EXPECT_GT(c->stats().bytes_sent, 0u);
     EXPECT_GE(c->stats().bytes_received, r.res.body.size());
 }
